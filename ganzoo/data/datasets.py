@@ -1,0 +1,445 @@
+"""Dataset formats users already have (DESIGN.md §7), as map-style datasets of dict items.
+
+=========================  ======================================  ===================================
+format                     layout                                  item
+=========================  ======================================  ===================================
+image folder               any images, recursively                 ``{"image"}``
+class sub-folders          ``root/<class>/*.png``                  ``{"image", "label"}``
+aligned pairs (pix2pix)    ``root/[split/]*.jpg``, each ``A|B``    ``{"A", "B"}`` (input, target)
+unaligned (CycleGAN)       ``root/trainA/``, ``root/trainB/``      ``{"A", "B"}``
+domain folders (StarGAN)   ``root/<domain>/*.png``                 ``{"image", "label"}``
+audio pairs                ``root/[split/]{clean,noisy}/*.wav``    ``{"clean", "noisy"}`` (T,)
+frame sequences            ``root/[split/]<clip>/*.png``           ``{"frames"}`` (T, C, H, W)
+built-in                   ``builtin:digits``                      ``{"image", "label"}``
+=========================  ======================================  ===================================
+
+Images are float CHW in [-1, 1]. Randomness (crops, flips, the unaligned B pick, audio windows) comes from
+a generator seeded by ``(seed, epoch, index)``: the same item for the same step whatever the number of
+workers or processes, which is what makes resumed training bit-identical.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import wave
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..errors import DataError
+from .images import IMAGE_EXTENSIONS, list_images, open_image, to_tensor
+
+__all__ = [
+    "GanDataset",
+    "ImageFolderDataset",
+    "ArrayImageDataset",
+    "AlignedDataset",
+    "UnalignedDataset",
+    "AudioPairDataset",
+    "FrameSequenceDataset",
+    "dataset_for_task",
+    "builtin_dataset",
+    "BUILTINS",
+]
+
+logger = logging.getLogger(__name__)
+
+
+class GanDataset(Dataset):
+    """Base: a seed and an epoch, so per-item randomness is a pure function of ``(seed, epoch, index)``."""
+
+    seed: int = 0
+    epoch: int = 0
+    skipped: dict[str, int]
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def set_seed(self, seed: int) -> None:
+        self.seed = int(seed)
+
+    def rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed & 0xFFFFFFFF, self.epoch, int(index)])
+
+
+def _use_split(root: Path, split: str | None) -> Path:
+    if split and (root / split).is_dir():
+        return root / split
+    return root
+
+
+def _resize_crop(img: Any, image_size: int, load_size: int | None, rng: np.random.Generator | None,
+                 flip: bool, crop: tuple[int, int] | None = None, do_flip: bool | None = None) -> tuple[Any, tuple[int, int], bool]:
+    """Resize the shorter side to ``load_size`` (default ``image_size``), crop ``image_size`` (random when the
+    load size is larger and an rng is given, else centred), flip horizontally with p=0.5 when ``flip``.
+    ``crop``/``do_flip`` replay a previous draw (for the two halves of a pair)."""
+    from PIL import Image
+
+    target = load_size or image_size
+    w, h = img.size
+    scale = target / min(w, h)
+    nw, nh = max(image_size, round(w * scale)), max(image_size, round(h * scale))
+    if (nw, nh) != (w, h):
+        img = img.resize((nw, nh), Image.BICUBIC)
+    if crop is None:
+        if rng is not None and (nw > image_size or nh > image_size):
+            crop = (int(rng.integers(0, nw - image_size + 1)), int(rng.integers(0, nh - image_size + 1)))
+        else:
+            crop = ((nw - image_size) // 2, (nh - image_size) // 2)
+    x, y = crop
+    img = img.crop((x, y, x + image_size, y + image_size))
+    if do_flip is None:
+        do_flip = bool(flip and rng is not None and rng.random() < 0.5)
+    if do_flip:
+        img = img.transpose(Image.FLIP_LEFT_RIGHT)
+    return img, crop, do_flip
+
+
+def _verified(files: list[Path], verify: bool) -> tuple[list[Path], int]:
+    """Drop files PIL cannot identify (header check only: fast)."""
+    if not verify:
+        return files, 0
+    from PIL import Image
+
+    good, bad = [], 0
+    for p in files:
+        try:
+            with Image.open(p) as im:
+                im.verify()
+            good.append(p)
+        except Exception:  # PIL raises many types for broken files
+            bad += 1
+            logger.debug("skipping unreadable image %s", p)
+    return good, bad
+
+
+def _report_skips(root: Path, skipped: dict[str, int]) -> None:
+    parts = [f"{n} {what}" for what, n in skipped.items() if n]
+    if parts:
+        logger.warning("%s: skipped %s", root, ", ".join(parts))
+
+
+class ImageFolderDataset(GanDataset):
+    """Images under ``root`` (recursively); with ``labels=True`` each immediate sub-folder is a class.
+
+    Non-image files are skipped and counted; unreadable images are skipped and counted (``self.skipped``) with
+    one warning, so a stray ``.DS_Store`` or a truncated JPEG does not stop a run.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, image_size: int, channels: int = 3, labels: bool = False,
+                 load_size: int | None = None, flip: bool = False, split: str | None = None,
+                 augment: bool = True, verify: bool = True, classes: Sequence[str] | None = None) -> None:
+        self.root = _use_split(Path(root), split)
+        self.image_size, self.channels, self.load_size, self.flip = image_size, channels, load_size, flip
+        self.augment = augment
+        files, non_images = list_images(self.root)
+        files, corrupt = _verified(files, verify)
+        self.skipped = {"non-image files": non_images, "unreadable images": corrupt}
+        _report_skips(self.root, self.skipped)
+        self.labels_on = labels
+        if labels:
+            found = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
+            self.classes = list(classes) if classes is not None else found
+            if not self.classes:
+                raise DataError(f"{self.root} has no class sub-folders; a conditional model needs root/<class>/*.png")
+            index = {c: i for i, c in enumerate(self.classes)}
+            kept = [(f, index[f.relative_to(self.root).parts[0]]) for f in files
+                    if len(f.relative_to(self.root).parts) > 1 and f.relative_to(self.root).parts[0] in index]
+            self.files = [f for f, _ in kept]
+            self.targets = [t for _, t in kept]
+        else:
+            self.classes, self.files, self.targets = [], files, []
+        if not self.files:
+            raise DataError(f"{self.root} holds no readable images ({', '.join(IMAGE_EXTENSIONS[:4])} …)")
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        rng = self.rng(index) if self.augment else None
+        img = open_image(self.files[index], self.channels)
+        img, _, _ = _resize_crop(img, self.image_size, self.load_size, rng, self.flip and self.augment)
+        item: dict[str, Any] = {"image": to_tensor(img)}
+        if self.labels_on:
+            item["label"] = torch.tensor(self.targets[index], dtype=torch.long)
+        return item
+
+
+class ArrayImageDataset(GanDataset):
+    """In-memory uint8 images (N, H, W) or (N, H, W, C) with optional labels, resized to ``image_size``."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray | None = None, *, image_size: int, channels: int = 1,
+                 classes: Sequence[str] | None = None) -> None:
+        from PIL import Image
+
+        self.skipped = {}
+        self.classes = list(classes or ([] if labels is None else [str(i) for i in range(int(labels.max()) + 1)]))
+        out = []
+        for im in images:
+            pil = Image.fromarray(im)
+            pil = pil.convert("L" if channels == 1 else "RGB")
+            if pil.size != (image_size, image_size):
+                pil = pil.resize((image_size, image_size), Image.BILINEAR)
+            out.append(to_tensor(pil))
+        self.images = torch.stack(out)
+        self.labels = None if labels is None else torch.as_tensor(labels, dtype=torch.long)
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item: dict[str, Any] = {"image": self.images[index]}
+        if self.labels is not None:
+            item["label"] = self.labels[index]
+        return item
+
+
+class AlignedDataset(GanDataset):
+    """pix2pix's aligned pairs: each file is ``A|B`` side by side; both halves get the same crop and flip.
+
+    ``direction="AtoB"`` makes A the input; ``"BtoA"`` swaps them. Items are ``{"A": input, "B": target}``.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, image_size: int, channels_in: int = 3, channels_out: int = 3,
+                 direction: str = "AtoB", load_size: int | None = None, flip: bool = False, split: str | None = "train",
+                 augment: bool = True, verify: bool = True) -> None:
+        if direction not in ("AtoB", "BtoA"):
+            raise DataError(f"direction must be AtoB or BtoA, got {direction!r}")
+        self.root = _use_split(Path(root), split)
+        files, non_images = list_images(self.root)
+        self.files, corrupt = _verified(files, verify)
+        self.skipped = {"non-image files": non_images, "unreadable images": corrupt}
+        _report_skips(self.root, self.skipped)
+        if not self.files:
+            raise DataError(f"{self.root} holds no A|B pair images")
+        self.image_size, self.load_size, self.flip, self.augment = image_size, load_size, flip, augment
+        self.channels_in, self.channels_out, self.direction = channels_in, channels_out, direction
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        from PIL import Image
+
+        path = self.files[index]
+        with Image.open(path) as probe:
+            w, h = probe.size
+        if w < 2:
+            raise DataError(f"{path} is too narrow to hold an A|B pair")
+        c_a, c_b = (self.channels_in, self.channels_out) if self.direction == "AtoB" else (self.channels_out, self.channels_in)
+        full_a = open_image(path, c_a)
+        full_b = open_image(path, c_b) if c_b != c_a else full_a
+        half = w // 2
+        a, b = full_a.crop((0, 0, half, h)), full_b.crop((half, 0, 2 * half, h))
+        rng = self.rng(index) if self.augment else None
+        a, crop, flipped = _resize_crop(a, self.image_size, self.load_size, rng, self.flip and self.augment)
+        b, _, _ = _resize_crop(b, self.image_size, self.load_size, None, False, crop=crop, do_flip=flipped)
+        a_t, b_t = to_tensor(a), to_tensor(b)
+        if self.direction == "BtoA":
+            a_t, b_t = b_t, a_t
+        return {"A": a_t, "B": b_t}
+
+
+class UnalignedDataset(GanDataset):
+    """CycleGAN's unaligned sets ``root/<split>A`` and ``root/<split>B``; B is drawn at random for each item.
+
+    The length is the larger set's (as in the original); A cycles in order, B is picked by the per-item rng.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, image_size: int, channels_a: int = 3, channels_b: int = 3,
+                 load_size: int | None = None, flip: bool = False, split: str = "train", augment: bool = True,
+                 verify: bool = True) -> None:
+        root = Path(root)
+        dirs = [root / f"{split}A", root / f"{split}B"]
+        for d in dirs:
+            if not d.is_dir():
+                raise DataError(f"{root} needs {split}A/ and {split}B/ folders (CycleGAN layout); {d.name}/ is missing")
+        (fa, na), (fb, nb) = list_images(dirs[0]), list_images(dirs[1])
+        self.files_a, ca = _verified(fa, verify)
+        self.files_b, cb = _verified(fb, verify)
+        self.skipped = {"non-image files": na + nb, "unreadable images": ca + cb}
+        _report_skips(root, self.skipped)
+        for d, files in zip(dirs, (self.files_a, self.files_b)):
+            if not files:
+                raise DataError(f"{d} holds no readable images")
+        self.root = root
+        self.image_size, self.load_size, self.flip, self.augment = image_size, load_size, flip, augment
+        self.channels_a, self.channels_b = channels_a, channels_b
+
+    def __len__(self) -> int:
+        return max(len(self.files_a), len(self.files_b))
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        rng = self.rng(index)
+        ib = int(rng.integers(0, len(self.files_b)))
+        aug = rng if self.augment else None
+        a, _, _ = _resize_crop(open_image(self.files_a[index % len(self.files_a)], self.channels_a),
+                               self.image_size, self.load_size, aug, self.flip and self.augment)
+        b, _, _ = _resize_crop(open_image(self.files_b[ib], self.channels_b),
+                               self.image_size, self.load_size, aug, self.flip and self.augment)
+        return {"A": to_tensor(a), "B": to_tensor(b)}
+
+
+def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
+    """Read a WAV as mono float32 in [-1, 1] and its sample rate (soundfile when installed, else 16-bit PCM)."""
+    try:
+        import soundfile as sf  # optional: reads float WAV, FLAC, OGG
+
+        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        return data.mean(axis=1), int(sr)
+    except ImportError:
+        pass
+    except Exception as err:
+        raise DataError(f"{path} is not a readable audio file ({err})") from err
+    try:
+        with wave.open(str(path), "rb") as w:
+            sr, width, nch, n = w.getframerate(), w.getsampwidth(), w.getnchannels(), w.getnframes()
+            raw = w.readframes(n)
+    except (wave.Error, EOFError, OSError) as err:
+        raise DataError(f"{path} is not a readable WAV file ({err}); install soundfile for other formats") from err
+    if width != 2:
+        raise DataError(f"{path} is {8 * width}-bit PCM; install soundfile to read it, or convert to 16-bit")
+    data = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
+    return data.reshape(-1, nch).mean(axis=1), sr
+
+
+class AudioPairDataset(GanDataset):
+    """Clean/noisy WAV pairs with matching file names; random windows of ``segment`` samples (zero-padded)."""
+
+    def __init__(self, root: str | os.PathLike[str], *, sample_rate: int, segment: int, split: str | None = "train",
+                 augment: bool = True) -> None:
+        self.root = _use_split(Path(root), split)
+        clean, noisy = self.root / "clean", self.root / "noisy"
+        if not clean.is_dir() or not noisy.is_dir():
+            raise DataError(f"{self.root} needs clean/ and noisy/ folders of WAV files with matching names")
+        names = sorted(p.name for p in clean.iterdir() if p.suffix.lower() in (".wav", ".flac", ".ogg"))
+        missing = [n for n in names if not (noisy / n).is_file()]
+        if missing:
+            raise DataError(f"{noisy} lacks the noisy versions of {missing[:3]}{' …' if len(missing) > 3 else ''}")
+        if not names:
+            raise DataError(f"{clean} holds no audio files")
+        self.pairs = [(clean / n, noisy / n) for n in names]
+        self.sample_rate, self.segment, self.augment = sample_rate, segment, augment
+        self.skipped = {}
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        c_path, n_path = self.pairs[index]
+        clean, sr_c = read_wav(c_path)
+        noisy, sr_n = read_wav(n_path)
+        for p, sr in ((c_path, sr_c), (n_path, sr_n)):
+            if sr != self.sample_rate:
+                raise DataError(f"{p} is at {sr} Hz but the model expects {self.sample_rate} Hz; resample it first")
+        n = min(len(clean), len(noisy))
+        clean, noisy = clean[:n], noisy[:n]
+        if n < self.segment:
+            pad = self.segment - n
+            clean, noisy = np.pad(clean, (0, pad)), np.pad(noisy, (0, pad))
+            start = 0
+        else:
+            start = int(self.rng(index).integers(0, n - self.segment + 1)) if self.augment else 0
+        sl = slice(start, start + self.segment)
+        return {"clean": torch.from_numpy(clean[sl].copy()), "noisy": torch.from_numpy(noisy[sl].copy())}
+
+
+class FrameSequenceDataset(GanDataset):
+    """Clips as folders of frames (sorted by name); items are windows of ``length`` consecutive frames."""
+
+    def __init__(self, root: str | os.PathLike[str], *, image_size: int, channels: int = 1, length: int,
+                 split: str | None = "train", stride: int = 1) -> None:
+        self.root = _use_split(Path(root), split)
+        if not self.root.is_dir():
+            raise DataError(f"No such data folder: {self.root}")
+        clips = sorted(d for d in self.root.iterdir() if d.is_dir())
+        self.windows: list[list[Path]] = []
+        non_images = 0
+        for clip in clips:
+            frames, skipped = list_images(clip, recursive=False)
+            non_images += skipped
+            for s in range(0, len(frames) - length + 1, stride):
+                self.windows.append(frames[s:s + length])
+        self.skipped = {"non-image files": non_images}
+        if not self.windows:
+            raise DataError(f"{self.root} has no clip folder with at least {length} frames (root/<clip>/*.png)")
+        self.image_size, self.channels, self.length = image_size, channels, length
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        frames = []
+        for p in self.windows[index]:
+            img, _, _ = _resize_crop(open_image(p, self.channels), self.image_size, None, None, False)
+            frames.append(to_tensor(img))
+        return {"frames": torch.stack(frames)}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# built-in datasets (offline, from installed packages)
+
+
+def _builtin_digits(config: Any, split: str | None) -> GanDataset:
+    from .digits import load_sklearn_digits
+
+    images, labels = load_sklearn_digits()
+    return ArrayImageDataset(images, labels, image_size=int(getattr(config, "image_size", 32)),
+                             channels=int(getattr(config, "channels", 1)))
+
+
+#: Built-in datasets by name (``--data builtin:<name>``): a builder and a one-line description.
+BUILTINS: dict[str, tuple[Any, str]] = {
+    "digits": (_builtin_digits, "scikit-learn's 1,797 handwritten digits (8×8, upscaled; BSD-3): for tests and smoke runs"),
+}
+
+
+def builtin_dataset(name: str, config: Any, *, split: str | None = None) -> GanDataset:
+    if name not in BUILTINS:
+        from ..errors import UnknownNameError
+
+        raise UnknownNameError(name, list(BUILTINS), kind="built-in dataset")
+    return BUILTINS[name][0](config, split)
+
+
+def dataset_for_task(task: str, config: Any, path: str | os.PathLike[str], *, split: str = "train",
+                     augment: bool = True) -> GanDataset:
+    """The dataset a task reads from ``path`` (or ``builtin:<name>``), shaped by the config's fields.
+
+    Config fields read when present: ``image_size``, ``channels`` (``input_channels``/``output_channels``),
+    ``load_size``, ``flip``, ``direction``, ``num_classes``, ``sample_rate``, ``segment_length``,
+    ``context_frames`` + ``future_frames``.
+    """
+    spath = str(path)
+    if spath.startswith("builtin:"):
+        return builtin_dataset(spath.split(":", 1)[1], config, split=split)
+    get = lambda k, d=None: getattr(config, k, d)  # noqa: E731
+    size, ch = int(get("image_size", 64)), int(get("channels", 3))
+    common = dict(load_size=get("load_size"), flip=bool(get("flip", False)), augment=augment)
+    if task in ("unconditional", "reconstruction"):
+        return ImageFolderDataset(path, image_size=size, channels=ch, split=split, **common)
+    if task in ("class-conditional", "multi-domain-translation"):
+        ds = ImageFolderDataset(path, image_size=size, channels=ch, labels=True, split=split, **common)
+        n = get("num_classes", get("num_domains"))
+        if n is not None and len(ds.classes) != int(n):
+            raise DataError(f"{ds.root} has {len(ds.classes)} class folders ({', '.join(ds.classes[:5])}…) but the "
+                            f"model has {n} classes; set --set num_classes={len(ds.classes)}")
+        return ds
+    if task == "paired-translation":
+        return AlignedDataset(path, image_size=size, channels_in=int(get("input_channels", ch)),
+                              channels_out=int(get("output_channels", ch)), direction=get("direction", "AtoB"),
+                              split=split, **common)
+    if task == "unpaired-translation":
+        return UnalignedDataset(path, image_size=size, channels_a=int(get("input_channels", ch)),
+                                channels_b=int(get("output_channels", ch)), split=split, **common)
+    if task == "speech-enhancement":
+        return AudioPairDataset(path, sample_rate=int(get("sample_rate", 16000)),
+                                segment=int(get("segment_length", 16384)), split=split, augment=augment)
+    if task == "video-prediction":
+        length = int(get("context_frames", 10)) + int(get("future_frames", 10))
+        return FrameSequenceDataset(path, image_size=size, channels=ch, length=length, split=split)
+    raise DataError(f"no standard dataset format for task {task!r}; the plugin must provide make_dataset()")

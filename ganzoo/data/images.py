@@ -1,0 +1,128 @@
+"""Reading images robustly: any mode (grey, RGBA, palette, 16-bit) to float CHW in [-1, 1], and back to PNG."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+
+__all__ = ["IMAGE_EXTENSIONS", "list_images", "open_image", "to_tensor", "save_image_grid", "save_image", "tensor_to_pil"]
+
+logger = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+
+
+def list_images(root: str | os.PathLike[str], *, recursive: bool = True) -> tuple[list[Path], int]:
+    """Image files under ``root`` (sorted) and the number of other files that were skipped."""
+    root = Path(root)
+    if not root.exists():
+        raise DataError(f"No such data folder: {root}")
+    if not root.is_dir():
+        raise DataError(f"{root} is a file; give the folder that holds the images")
+    files, skipped = [], 0
+    walker = root.rglob("*") if recursive else root.iterdir()
+    for p in walker:
+        if p.is_dir() or p.name.startswith("."):
+            continue
+        if p.suffix.lower() in IMAGE_EXTENSIONS:
+            files.append(p)
+        else:
+            skipped += 1
+    return sorted(files), skipped
+
+
+def open_image(path: str | os.PathLike[str], channels: int) -> Any:
+    """Open an image as a PIL image with ``channels`` channels (1: "L", 3: "RGB").
+
+    RGBA and palette images with transparency are composited on white (the emoji/clip-art convention);
+    16-bit and float images are rescaled to 8 bits by their actual range.
+
+    Raises:
+        DataError: the file is not a readable image (the path is named).
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        img = Image.open(path)
+        img.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
+        raise DataError(f"{path} is not a readable image ({err.__class__.__name__}: {err})") from err
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = float(arr.min()), float(arr.max())
+        arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        img = Image.fromarray(arr.round().astype(np.uint8), mode="L")
+    if img.mode == "P":
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA"):
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, img.convert("RGBA"))
+    if channels == 1:
+        return img.convert("L")
+    if channels == 3:
+        return img.convert("RGB")
+    raise DataError(f"channels must be 1 or 3, got {channels}")
+
+
+def to_tensor(img: Any) -> Any:
+    """PIL image → float tensor CHW in [-1, 1]."""
+    import torch
+
+    arr = np.asarray(img, dtype=np.float32)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    return torch.from_numpy(arr.transpose(2, 0, 1).copy()).div_(127.5).sub_(1.0)
+
+
+def tensor_to_pil(t: Any) -> Any:
+    """One image tensor CHW in [-1, 1] → PIL image (grey for 1 channel)."""
+    from PIL import Image
+
+    arr = ((t.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(dtype=__import__("torch").uint8).numpy()
+    if arr.shape[0] == 1:
+        return Image.fromarray(arr[0], mode="L")
+    return Image.fromarray(arr.transpose(1, 2, 0), mode="RGB")
+
+
+def _check_out_path(path: str | os.PathLike[str]) -> Path:
+    from ..errors import UsageError
+
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UsageError(f"Cannot write {path}: the folder {parent} does not exist (create it first)")
+    return path
+
+
+def save_image(t: Any, path: str | os.PathLike[str]) -> Path:
+    """Save one image tensor CHW in [-1, 1] (atomically; the format from the suffix)."""
+    from ..hub import atomic_write
+
+    path = _check_out_path(path)
+    img = tensor_to_pil(t)
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG"}.get(path.suffix.lower(), "PNG")
+    with atomic_write(path) as f:
+        img.save(f, format=fmt)
+    return path
+
+
+def save_image_grid(images: Any, path: str | os.PathLike[str], *, nrow: int | None = None, padding: int = 2) -> Path:
+    """Save a batch NCHW in [-1, 1] as one grid image (``nrow`` per row, default ≈ √N), atomically."""
+    import math
+
+    from torchvision.utils import make_grid
+
+    if images.ndim != 4:
+        raise DataError(f"expected a batch of images NCHW, got shape {tuple(images.shape)}")
+    n = images.shape[0]
+    nrow = nrow or max(1, int(math.ceil(math.sqrt(n))))
+    grid = make_grid(images.detach().float().cpu().clamp(-1, 1), nrow=nrow, padding=padding, pad_value=1.0)
+    if images.shape[1] == 1:
+        grid = grid[:1]
+    return save_image(grid, path)

@@ -1,0 +1,424 @@
+"""Discovery of plugins (entry points) and pretrained models (cards), and name resolution.
+
+Everything here is torch-free: it reads entry-point metadata, imports the light plugin spec modules and
+parses card front matter, so ``ganzoo list`` runs in a fraction of a second with no network.
+
+Rules (DESIGN.md §2):
+
+* a plugin is reached only through the entry-point group ``ganzoo.plugins``;
+* a plugin that fails to import or validate is recorded with its error and skipped (``ganzoo doctor``
+  shows it); it never breaks listing;
+* a name provided by two distributions is a conflict: listed once with both providers, refused by
+  ``load``/``build``; ``GANZOO_DISABLE_PLUGINS=dist-or-plugin,…`` blocks providers;
+* pretrained models come from card folders: the core's own ``ganzoo.model_cards`` and the ``cards`` folder a plugin
+  names; a malformed card is reported with its file and field, and skipped.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.resources
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .cards import CardInfo, read_card_info
+from .errors import (
+    CardError,
+    HubNameError,
+    PluginConflictError,
+    PluginLoadError,
+    PluginValidationError,
+    UnknownNameError,
+    UnknownTagError,
+    UsageError,
+)
+from .plugin import PLUGIN_NAME_RE, Plugin, import_object
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginRecord",
+    "ModelEntry",
+    "Problem",
+    "Resolved",
+    "list_plugins",
+    "list_models",
+    "get_plugin",
+    "get_model",
+    "problems",
+    "resolve",
+    "split_name",
+    "refresh",
+]
+
+logger = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "ganzoo.plugins"
+HUB_PREFIX = "hf-hub:"
+_REPO_ID_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*$")
+
+
+@dataclass(frozen=True)
+class PluginRecord:
+    """One installed provider of a plugin name, loaded or not."""
+
+    name: str  # entry-point name (= plugin id)
+    distribution: str | None  # the distribution that declares the entry point
+    version: str | None  # that distribution's version
+    target: str  # the entry point's value, "module:attr"
+    plugin: Plugin | None = None  # the validated spec, None if it failed
+    error: str | None = None  # why it failed to load or validate
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A pretrained model known from a card folder."""
+
+    id: str  # "<plugin>-<tag>"
+    card: CardInfo  # parsed front matter
+    folder: Any  # a Traversable (importlib.resources) or Path holding README.md (+ config.json, weights)
+    provider: str  # "ganzoo" or the plugin distribution that ships the card
+
+    @property
+    def plugin(self) -> str:
+        return self.card.plugin
+
+    @property
+    def tag(self) -> str:
+        return self.card.tag
+
+    @property
+    def bundled(self) -> bool:
+        """True when the card folder holds the weights (config.json), so loading needs no network."""
+        return _is_file(self.folder / "config.json")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something discovery skipped: a plugin that failed, a conflict, a malformed card."""
+
+    kind: str  # "plugin", "conflict" or "card"
+    name: str  # plugin name, or card path
+    message: str
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a name given to ``load``/``sample``/``pull`` refers to."""
+
+    kind: str  # "registry", "hub" or "local"
+    name: str  # the name as given
+    entry: ModelEntry | None = None  # kind == "registry"
+    repo_id: str | None = None  # kind == "hub"
+    revision: str | None = None  # kind == "hub" (None = main)
+    path: Path | None = None  # kind == "local"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# discovery state: plain dicts, filled once, lazily
+
+
+@dataclass
+class _State:
+    providers: dict[str, list[PluginRecord]] = field(default_factory=dict)  # plugin name -> every provider
+    plugins: dict[str, PluginRecord] = field(default_factory=dict)  # plugin name -> the one usable provider
+    conflicts: dict[str, list[PluginRecord]] = field(default_factory=dict)  # plugin name -> its 2+ providers
+    models: dict[str, ModelEntry] = field(default_factory=dict)  # model id -> entry
+    problems: list[Problem] = field(default_factory=list)  # what was skipped, for `ganzoo doctor`
+
+
+_state: _State | None = None
+_lock = threading.Lock()
+
+
+def refresh() -> None:
+    """Forget what was discovered; the next call rescans entry points and cards (after a pip install)."""
+    global _state
+    with _lock:
+        _state = None
+
+
+def _get_state() -> _State:
+    global _state
+    with _lock:
+        if _state is None:
+            _state = _discover()
+        return _state
+
+
+def _disabled() -> set[str]:
+    raw = os.environ.get("GANZOO_DISABLE_PLUGINS", "")
+    return {_normalise_dist(x) for x in raw.replace(";", ",").split(",") if x.strip()}
+
+
+def _normalise_dist(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
+
+
+def _discover() -> _State:
+    state = _State()
+    disabled = _disabled()
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = getattr(ep, "dist", None)
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        version = dist.version if dist is not None else None
+        if ep.name in disabled or (dist_name and _normalise_dist(dist_name) in disabled):
+            continue
+        providers = state.providers.setdefault(ep.name, [])
+        if any(p.distribution == dist_name for p in providers):
+            continue  # the same distribution seen twice on sys.path: importlib.metadata keeps the first
+        providers.append(PluginRecord(ep.name, dist_name, version, ep.value))
+
+    for name, providers in sorted(state.providers.items()):
+        if len(providers) > 1:
+            state.conflicts[name] = providers
+            dists = [p.distribution or "?" for p in providers]
+            state.problems.append(Problem("conflict", name, str(PluginConflictError(name, dists))))
+            continue
+        record = _load_record(providers[0])
+        providers[0] = record
+        if record.error:
+            state.problems.append(Problem("plugin", name, record.error))
+        else:
+            state.plugins[name] = record
+
+    _discover_cards(state)
+    return state
+
+
+def _load_record(record: PluginRecord) -> PluginRecord:
+    """Import the spec module of one entry point and validate what it names."""
+    name = record.name
+    try:
+        if not PLUGIN_NAME_RE.match(name):
+            raise PluginValidationError(name, "entry-point name must match [a-z][a-z0-9_]*")
+        obj = import_object(record.target, plugin=name)
+        if not isinstance(obj, Plugin):
+            raise PluginValidationError(name, f"{record.target} is a {type(obj).__name__}, not a ganzoo.Plugin")
+        if obj.name != name:
+            raise PluginValidationError(name, f"entry point is named '{name}' but the spec says name='{obj.name}'")
+    except (PluginLoadError, PluginValidationError) as err:
+        return PluginRecord(name, record.distribution, record.version, record.target, None, str(err))
+    except Exception as err:  # a plugin must never break discovery
+        msg = f"Plugin '{name}' failed to load: {type(err).__name__}: {err}"
+        return PluginRecord(name, record.distribution, record.version, record.target, None, msg)
+    return PluginRecord(name, record.distribution, record.version, record.target, obj, None)
+
+
+def _card_roots(state: _State) -> list[tuple[str, Any]]:
+    roots: list[tuple[str, Any]] = []
+    try:
+        roots.append(("ganzoo", importlib.resources.files("ganzoo.model_cards")))
+    except (ModuleNotFoundError, TypeError):  # pragma: no cover - a broken install without cards
+        logger.warning("ganzoo.model_cards is missing from this installation; no bundled cards are listed")
+    for name, record in sorted(state.plugins.items()):
+        spec = record.plugin
+        if spec is None or spec.cards is None:
+            continue
+        package, _, folder = spec.cards.partition(":")
+        try:
+            root = importlib.resources.files(package)
+            for part in folder.split("."):
+                root = root / part
+        except Exception as err:
+            state.problems.append(Problem("card", name, f"Plugin '{name}' names cards={spec.cards!r}: {err}"))
+            continue
+        roots.append((record.distribution or name, root))
+    return roots
+
+
+def _discover_cards(state: _State) -> None:
+    for provider, root in _card_roots(state):
+        try:
+            folders = sorted((f for f in root.iterdir() if f.is_dir()), key=lambda f: f.name)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for folder in folders:
+            readme = folder / "README.md"
+            if not _is_file(readme):
+                continue
+            path = _display_path(readme)
+            try:
+                info = read_card_info(readme.read_text(encoding="utf-8"), path=path)
+                if f"{info.plugin}-{info.tag}" != folder.name:
+                    raise CardError(path, "ganzoo.tag", f"folder is '{folder.name}' but the card says "
+                                    f"'{info.plugin}-{info.tag}'; they must agree")
+            except CardError as err:
+                state.problems.append(Problem("card", path, str(err)))
+                continue
+            except (OSError, UnicodeDecodeError) as err:
+                state.problems.append(Problem("card", path, f"Cannot read model card {path}: {err}"))
+                continue
+            entry = ModelEntry(folder.name, info, folder, provider)
+            if folder.name in state.models:
+                other = state.models[folder.name]
+                state.problems.append(Problem("card", path, f"Model '{folder.name}' is also provided by "
+                                              f"{other.provider}; keeping the first"))
+                continue
+            state.models[folder.name] = entry
+
+
+def _is_file(p: Any) -> bool:
+    try:
+        return bool(p.is_file())
+    except OSError:
+        return False
+
+
+def _display_path(p: Any) -> str:
+    return str(p)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# public queries
+
+
+def list_plugins(pattern: str | None = None, *, task: str | None = None) -> list[PluginRecord]:
+    """Installed, usable plugins (sorted by name), optionally filtered by a glob ``pattern`` and a ``task``."""
+    import fnmatch
+
+    state = _get_state()
+    out = []
+    for name, record in sorted(state.plugins.items()):
+        assert record.plugin is not None
+        if pattern and not fnmatch.fnmatch(name, pattern if any(c in pattern for c in "*?[") else f"*{pattern}*"):
+            continue
+        if task and record.plugin.task != task:
+            continue
+        out.append(record)
+    return out
+
+
+def list_models(pattern: str | None = None, *, task: str | None = None) -> list[ModelEntry]:
+    """Pretrained models from cards (sorted by id), optionally filtered by a glob ``pattern`` and a ``task``.
+
+    A model whose plugin is not installed is still listed (its card is there); ``load`` then says to install it.
+    """
+    import fnmatch
+
+    state = _get_state()
+    out = []
+    for mid, entry in sorted(state.models.items()):
+        if pattern and not fnmatch.fnmatch(mid, pattern if any(c in pattern for c in "*?[") else f"*{pattern}*"):
+            continue
+        if task:
+            record = state.plugins.get(entry.plugin)
+            if record is None or record.plugin is None or record.plugin.task != task:
+                continue
+        out.append(entry)
+    return out
+
+
+def conflicts() -> dict[str, list[PluginRecord]]:
+    """Plugin names provided by more than one distribution."""
+    return dict(_get_state().conflicts)
+
+
+def problems() -> list[Problem]:
+    """Everything discovery skipped, with the reason (what ``ganzoo doctor`` prints)."""
+    return list(_get_state().problems)
+
+
+def providers(name: str) -> list[PluginRecord]:
+    """Every provider of a plugin name, loaded or failed (for ``doctor`` and messages)."""
+    return list(_get_state().providers.get(name, []))
+
+
+def get_plugin(name: str) -> Plugin:
+    """The validated :class:`Plugin` spec for ``name``.
+
+    Raises:
+        PluginConflictError: two distributions provide it.
+        PluginLoadError / PluginValidationError: it failed to import or validate.
+        UnknownNameError: nothing provides it (closest names suggested).
+    """
+    state = _get_state()
+    if name in state.conflicts:
+        raise PluginConflictError(name, [p.distribution or "?" for p in state.conflicts[name]])
+    record = state.plugins.get(name)
+    if record is None:
+        failed = state.providers.get(name)
+        if failed and failed[0].error:
+            raise PluginLoadError(name, failed[0].error.split(": ", 1)[-1])
+        raise UnknownNameError(name, list(state.providers), kind="plugin")
+    assert record.plugin is not None
+    return record.plugin
+
+
+def get_record(name: str) -> PluginRecord:
+    """The :class:`PluginRecord` of a usable plugin (see :func:`get_plugin` for the errors)."""
+    get_plugin(name)
+    return _get_state().plugins[name]
+
+
+def get_model(model_id: str) -> ModelEntry:
+    """The :class:`ModelEntry` of a pretrained model id (``<plugin>-<tag>`` or a bare plugin with a default tag)."""
+    res = resolve(model_id)
+    if res.kind != "registry" or res.entry is None:
+        raise UnknownNameError(model_id, list(_get_state().models), kind="model")
+    return res.entry
+
+
+def split_name(name: str) -> tuple[str, str | None]:
+    """Split ``"<plugin>-<tag>"`` at the first hyphen: ``("cyclegan", "horse2zebra")``; no hyphen → ``(name, None)``."""
+    plugin, sep, tag = name.partition("-")
+    return plugin, (tag if sep else None)
+
+
+def _looks_like_path(name: str) -> bool:
+    return (
+        name.startswith((".", "/", "~"))
+        or os.sep in name and os.path.exists(os.path.expanduser(name))
+        or (os.altsep is not None and os.altsep in name)
+        or os.path.isdir(name)
+    )
+
+
+def resolve(name: str) -> Resolved:
+    """Decide what a model name refers to (DESIGN.md §2, §5).
+
+    * ``hf-hub:<org>/<repo>[@<revision>]`` → a Hub repository;
+    * an existing folder or a path (``./x``, ``/x``, ``~/x``) → a local model folder;
+    * ``<plugin>-<tag>`` or ``<plugin>`` (its default tag) → a pretrained model from the cards;
+    * a bare ``org/repo`` → refused: add ``hf-hub:``.
+
+    Raises:
+        UnknownNameError / UnknownTagError / HubNameError / PluginConflictError: as the name warrants.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise UnknownNameError(str(name), [], kind="model")
+    name = name.strip()
+    if name.startswith(HUB_PREFIX):
+        ref = name[len(HUB_PREFIX):]
+        repo_id, _, revision = ref.partition("@")
+        if not _REPO_ID_RE.match(repo_id):
+            raise UsageError(f"'{name}' is not a valid Hub name: write hf-hub:<org>/<repo>[@<revision>].")
+        return Resolved("hub", name, repo_id=repo_id, revision=revision or None)
+    if _looks_like_path(name):
+        return Resolved("local", name, path=Path(os.path.expanduser(name)))
+    state = _get_state()
+    if name in state.models:
+        return Resolved("registry", name, entry=state.models[name])
+    if _REPO_ID_RE.match(name) and "/" in name:
+        raise HubNameError(name)
+    plugin, tag = split_name(name)
+    if plugin in state.conflicts:
+        raise PluginConflictError(plugin, [p.distribution or "?" for p in state.conflicts[plugin]])
+    known_plugin = plugin in state.plugins or any(e.plugin == plugin for e in state.models.values())
+    if known_plugin:
+        tags = sorted(e.tag for e in state.models.values() if e.plugin == plugin)
+        if tag is None:
+            record = state.plugins.get(plugin)
+            default = record.plugin.default_tag if record and record.plugin else None
+            if default and f"{plugin}-{default}" in state.models:
+                return Resolved("registry", name, entry=state.models[f"{plugin}-{default}"])
+            if len(tags) == 1:
+                return Resolved("registry", name, entry=state.models[f"{plugin}-{tags[0]}"])
+            raise UnknownTagError(plugin, "(none given)", tags)
+        raise UnknownTagError(plugin, tag, tags)
+    candidates = list(state.models) + list(state.plugins)
+    raise UnknownNameError(name, candidates)
