@@ -428,8 +428,8 @@ def pull(names: tuple[str, ...], all_components: bool) -> None:
 @click.argument("name")
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="where to create the package [./ganzoo-NAME]")
-@click.option("--task", type=click.Choice(sorted(TASKS)),
-              default="unconditional", show_default=True)
+@click.option("--task", type=click.Choice(["unconditional", "class-conditional", "paired-translation"]),
+              default="unconditional", show_default=True, help="the template to start from")
 def new_plugin(name: str, directory: Path | None, task: str) -> None:
     """Scaffold a third-party plugin package that installs and passes ganzoo.testing.check_plugin."""
     from ..scaffold import scaffold_plugin
