@@ -64,6 +64,7 @@ __all__ = [
     "CHECKPOINTS_DIR",
     "sha256_file",
     "atomic_write",
+    "canonical_safetensors",
     "save_model_folder",
     "read_config_json",
     "verify_folder",
@@ -117,10 +118,28 @@ def atomic_write(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[Any
         raise
 
 
+def canonical_safetensors(blob: bytes) -> bytes:
+    """Rewrite a safetensors header with sorted keys, so equal weights and metadata give equal bytes.
+
+    safetensors keeps ``__metadata__`` in a Rust HashMap whose order changes from run to run; without this a
+    file's sha256 would differ for bit-identical weights. Tensor offsets are relative to the data buffer, so
+    only the header changes.
+    """
+    import struct
+
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n])
+    meta = header.pop("__metadata__", None)
+    ordered = ({"__metadata__": dict(sorted(meta.items()))} if meta else {}) | header  # tensors: already in a fixed order
+    text = json.dumps(ordered, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)  # the header is padded to 8-byte alignment with spaces
+    return struct.pack("<Q", len(text)) + text + blob[8 + n:]
+
+
 def _save_safetensors_atomic(tensors: dict[str, Any], path: Path, metadata: dict[str, str]) -> None:
     from safetensors.torch import save
 
-    data = save(tensors, metadata=metadata)
+    data = canonical_safetensors(save(tensors, metadata=metadata))
     with atomic_write(path) as f:
         f.write(data)
 
@@ -573,7 +592,7 @@ def pull(name: str, *, components: Iterable[str] | str | None = None) -> Path:
 
     Bundled and local models need nothing and return their folder.
     """
-    from .registry import get_plugin, resolve
+    from .registry import resolve
 
     res = resolve(name)
     if res.kind == "local":

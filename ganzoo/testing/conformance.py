@@ -20,7 +20,6 @@ The checks (DESIGN.md §10), each on the plugin's ``tiny_config``, on CPU:
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import tempfile
 from dataclasses import dataclass, field

@@ -7,7 +7,6 @@ import json
 import logging
 import math
 from pathlib import Path
-from typing import Any
 
 __all__ = ["MetricLogger"]
 

@@ -23,13 +23,11 @@ Nothing here knows a plugin by name.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import math
 import os
 import platform
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
