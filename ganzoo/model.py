@@ -13,7 +13,6 @@ A :class:`GanModel` is what users hold: ``model.sample(...)``, ``model.card``, `
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -155,6 +154,15 @@ class GanImpl:
     optimisers: auto-encoders, VAEs). Loss methods return ``{name: scalar tensor}``; the objective is the
     sum of the entries that require grad, the rest are logged only.
     """
+
+    #: the spec this implementation serves; set by :meth:`Plugin.load_impl`
+    plugin: Plugin | None = None
+
+    def new_model(self, config: Any, components: Mapping[str, nn.Module]) -> GanModel:
+        """Wrap freshly built networks as this plugin's :class:`GanModel` (what ``build`` returns)."""
+        if self.plugin is None:
+            raise RuntimeError(f"{type(self).__name__} was not created by Plugin.load_impl(); use ganzoo.build()")
+        return GanModel(self.plugin, config, components, impl=self)
 
     # -- required ----------------------------------------------------------------------------------------
 

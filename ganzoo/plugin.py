@@ -183,10 +183,17 @@ class Plugin:
         return cls
 
     def load_impl(self) -> Any:
-        """Import the implementation and return an instance of it (a class is instantiated with no arguments)."""
+        """Import the implementation and return an instance of it (a class is instantiated with no arguments).
+
+        The instance gets this spec as ``impl.plugin`` (see :meth:`ganzoo.GanImpl.new_model`).
+        """
         obj = import_object(self.impl, plugin=self.name)
         if isinstance(obj, type):
             obj = obj()
+        try:  # the implementation learns which spec it serves (one implementation may back several plugins)
+            obj.plugin = self
+        except AttributeError:
+            pass
         for required in ("build", "sample"):
             if not callable(getattr(obj, required, None)):
                 raise PluginValidationError(self.name, f"impl {self.impl} has no {required}() method")

@@ -68,7 +68,6 @@ from torch import nn
 
 from ganzoo import GanImpl, GanModel, UsageError
 from ganzoo.nn import gan_loss, init_weights
-from ganzoo.registry import get_plugin
 '''
 
 _MODEL_UNCONDITIONAL = '''
@@ -111,7 +110,7 @@ class {cls}(GanImpl):
     def build(self, config: {cls}Config) -> GanModel:
         g, d = Generator(config), Discriminator(config)
         init_weights(g), init_weights(d)
-        return GanModel(get_plugin("{name}"), config, {{"G": g, "D": d}}, impl=self)
+        return self.new_model(config, {{"G": g, "D": d}})
 
     def discriminator_loss(self, model: GanModel, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         real = batch["image"]
@@ -180,7 +179,7 @@ class {cls}(GanImpl):
     def build(self, config: {cls}Config) -> GanModel:
         g, d = Generator(config), Discriminator(config)
         init_weights(g), init_weights(d)
-        return GanModel(get_plugin("{name}"), config, {{"G": g, "D": d}}, impl=self)
+        return self.new_model(config, {{"G": g, "D": d}})
 
     def _fake(self, model: GanModel, n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         y = self.randint(model.config.num_classes, n, device=device)
@@ -261,7 +260,7 @@ class {cls}(GanImpl):
     def build(self, config: {cls}Config) -> GanModel:
         g, d = Generator(config), Discriminator(config)
         init_weights(g), init_weights(d)
-        return GanModel(get_plugin("{name}"), config, {{"G": g, "D": d}}, impl=self)
+        return self.new_model(config, {{"G": g, "D": d}})
 
     def discriminator_loss(self, model: GanModel, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         a, b = batch["A"], batch["B"]

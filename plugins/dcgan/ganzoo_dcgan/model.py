@@ -111,12 +111,10 @@ class DCGAN(GanImpl):
     train_defaults: dict[str, Any] = {"batch_size": 128}
 
     def build(self, config: DCGANConfig) -> GanModel:
-        from ganzoo.registry import get_plugin
-
         g, d = Generator(config), Discriminator(config)
         init_weights(g, "normal", 0.02)
         init_weights(d, "normal", 0.02)
-        return GanModel(get_plugin("dcgan"), config, {"G": g, "D": d}, impl=self)
+        return self.new_model(config, {"G": g, "D": d})
 
     # -- the seed's alternating algorithm -----------------------------------------------------------------
 

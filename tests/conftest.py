@@ -1,0 +1,131 @@
+"""Test wiring: every Hub call goes to the project's own Hub-compatible server on 127.0.0.1.
+
+huggingface_hub freezes its endpoint at import, so the environment is set here, before anything imports it:
+a reserved local port, a throw-away HF_HOME, a dummy token, no telemetry, no progress bars. A stray request
+to the real Hub would hang ~23 s here; with HF_ENDPOINT on 127.0.0.1 it cannot happen.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+
+def _reserve_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_PORT = _reserve_port()
+_HF_HOME = tempfile.mkdtemp(prefix="ganzoo-test-hf-")
+os.environ.update({
+    "HF_ENDPOINT": f"http://127.0.0.1:{_PORT}",
+    "HF_HOME": _HF_HOME,
+    "HF_HUB_CACHE": os.path.join(_HF_HOME, "hub"),
+    "HF_TOKEN": "hf_test_token_not_used",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "HF_HUB_DISABLE_XET": "1",
+    "HF_HUB_ETAG_TIMEOUT": "3",
+    "HF_HUB_DOWNLOAD_TIMEOUT": "5",
+    "TQDM_DISABLE": "1",
+})
+os.environ.pop("HF_HUB_OFFLINE", None)
+os.environ.pop("GANZOO_DISABLE_PLUGINS", None)
+os.environ.pop("GANZOO_DEBUG", None)
+
+import pytest  # noqa: E402
+
+from ganzoo import registry  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def hub():
+    """The local Hub server, for the whole session, on the port HF_ENDPOINT names."""
+    from ganzoo.testing.hub_server import LocalHub
+
+    root = tempfile.mkdtemp(prefix="ganzoo-test-hub-")
+    server = LocalHub(root, port=_PORT).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hf_cache(tmp_path, monkeypatch):
+    """A fresh, empty Hugging Face cache for one test."""
+    from huggingface_hub import constants
+
+    cache = tmp_path / "hf-cache"
+    cache.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    return cache
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """HF_HUB_OFFLINE for one test (huggingface_hub reads the constant at call time)."""
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry():
+    """Each test sees the installed plugins as they are now (tests may add fake distributions to sys.path)."""
+    registry.refresh()
+    yield
+    registry.refresh()
+
+
+@pytest.fixture
+def fake_site(tmp_path, monkeypatch):
+    """A folder on sys.path where tests create real (tiny) distributions with ganzoo.plugins entry points."""
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    before = set(sys.modules)
+    yield FakeSite(site)
+    for name in set(sys.modules) - before:
+        if name.startswith("fake_"):
+            sys.modules.pop(name, None)
+
+
+class FakeSite:
+    """Writes installed-distribution metadata + modules, exactly what pip leaves in site-packages."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def add(self, dist: str, version: str = "0.1.0", *, entry_points: dict[str, str],
+            modules: dict[str, str] | None = None, files: dict[str, str] | None = None) -> None:
+        info = self.root / f"{dist.replace('-', '_')}-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+        eps = "[ganzoo.plugins]\n" + "".join(f"{k} = {v}\n" for k, v in entry_points.items())
+        (info / "entry_points.txt").write_text(eps)
+        for rel, text in {**(modules or {}), **(files or {})}.items():
+            path = self.root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        registry.refresh()
+
+
+#: A minimal, valid plugin spec module that reuses the DCGAN implementation (torch-free at import).
+SPEC_TEMPLATE = '''
+from ganzoo import Plugin
+plugin = Plugin(name={name!r}, task="unconditional", summary="fake plugin for tests",
+                paper="https://arxiv.org/abs/1511.06434", config="ganzoo_dcgan.model:DCGANConfig",
+                impl="ganzoo_dcgan.model:DCGAN", components=("G", "D"), inference=("G",)
+                {extra})
+'''
+
+
+def spec_module(name: str, extra: str = "") -> str:
+    return SPEC_TEMPLATE.format(name=name, extra=(", " + extra) if extra else "")

@@ -1,0 +1,151 @@
+"""Name resolution, config validation and card metadata: the error messages users meet first."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+import pytest
+
+from ganzoo import registry
+from ganzoo.cards import GanCardData, load_card, make_card, read_card_info, validate_metadata
+from ganzoo.config import describe, from_dict, override, parse_value, to_dict
+from ganzoo.errors import CardError, ConfigError, HubNameError, UnknownNameError, UnknownTagError, UsageError
+
+
+# -- names ---------------------------------------------------------------------------------------------------
+
+def test_hub_names_parse_with_and_without_revision() -> None:
+    r = registry.resolve("hf-hub:org/repo@v1.0")
+    assert (r.kind, r.repo_id, r.revision) == ("hub", "org/repo", "v1.0")
+    assert registry.resolve("hf-hub:org/repo").revision is None
+
+
+def test_bare_repo_id_is_refused_with_the_fix() -> None:
+    with pytest.raises(HubNameError, match="hf-hub:someorg/somerepo"):
+        registry.resolve("someorg/somerepo")
+
+
+def test_bad_hub_name() -> None:
+    with pytest.raises(UsageError, match="hf-hub:<org>/<repo>"):
+        registry.resolve("hf-hub:not a repo")
+
+
+def test_local_paths_resolve_to_folders(tmp_path) -> None:
+    assert registry.resolve(str(tmp_path)).kind == "local"
+    assert registry.resolve("./nonexistent-folder").kind == "local"
+
+
+def test_unknown_tag_lists_the_plugins_tags() -> None:
+    with pytest.raises(UnknownTagError) as err:
+        registry.resolve("dcgan-mnist")
+    assert "dcgan-digits" in str(err.value) and "ganzoo.build('dcgan')" in str(err.value)
+
+
+def test_unknown_name_suggests() -> None:
+    with pytest.raises(UnknownNameError) as err:
+        registry.resolve("dcgan_digits")
+    assert "dcgan" in str(err.value)
+    assert str(err.value).startswith("Unknown")  # no KeyError quoting
+
+
+def test_split_name_at_first_hyphen() -> None:
+    assert registry.split_name("cyclegan-horse2zebra") == ("cyclegan", "horse2zebra")
+    assert registry.split_name("pix2pix-facades-label2photo") == ("pix2pix", "facades-label2photo")
+    assert registry.split_name("dcgan") == ("dcgan", None)
+
+
+# -- configs -------------------------------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Cfg:
+    size: int = 32
+    rate: float = 1e-3
+    mode: Literal["a", "b"] = "a"
+    dims: tuple[int, ...] = (1, 2)
+    name: str | None = None
+    flag: bool = False
+
+
+def test_from_dict_names_unknown_keys_and_suggests() -> None:
+    with pytest.raises(ConfigError, match=r"unknown field 'sise' \(did you mean size.*valid fields: size, rate"):
+        from_dict(Cfg, {"sise": 3}, strict=False)
+
+
+def test_from_dict_strict_names_missing_keys() -> None:
+    with pytest.raises(ConfigError, match="missing fields rate, mode, dims, name, flag"):
+        from_dict(Cfg, {"size": 3})
+
+
+@pytest.mark.parametrize("key, value", [("size", "32"), ("size", 3.5), ("size", True), ("rate", "x"),
+                                        ("mode", "c"), ("dims", [1, "a"]), ("flag", 1)])
+def test_from_dict_checks_types(key: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=key):
+        from_dict(Cfg, {key: value}, strict=False)
+
+
+def test_override_parses_strings_and_drops_none() -> None:
+    cfg = override(Cfg(), {"size": "64", "rate": "2e-4", "dims": "[3, 4]", "flag": "true", "name": None,
+                           "mode": "b"})
+    assert (cfg.size, cfg.rate, cfg.dims, cfg.flag, cfg.name, cfg.mode) == (64, 2e-4, (3, 4), True, None, "b")
+    assert to_dict(cfg)["dims"] == [3, 4]
+    assert parse_value("2e-4") == 2e-4 and parse_value("abc") == "abc"
+
+
+def test_describe_lists_fields_with_defaults() -> None:
+    fields = {f.name: f for f in describe(Cfg)}
+    assert fields["size"].default == 32 and fields["mode"].type == "'a' | 'b'"
+
+
+# -- cards ---------------------------------------------------------------------------------------------------
+
+META = {"library_name": "ganzoo", "license": "mit", "ganzoo": {"plugin": "dcgan", "tag": "t"}}
+
+
+@pytest.mark.parametrize("patch, field", [
+    ({"library_name": "timm"}, "library_name"),
+    ({"ganzoo": {"plugin": "Bad-Name", "tag": "t"}}, "ganzoo.plugin"),
+    ({"ganzoo": {"plugin": "dcgan", "tag": "T T"}}, "ganzoo.tag"),
+    ({"ganzoo": {"plugin": "dcgan", "tag": "t", "revision": "main", "repo_id": "o/r"}}, "ganzoo.revision"),
+    ({"ganzoo": {"plugin": "dcgan", "tag": "t", "revision": "a" * 40}}, "ganzoo.revision"),
+    ({"ganzoo": {"plugin": "dcgan", "tag": "t", "repo_id": "noslash"}}, "ganzoo.repo_id"),
+    ({"ganzoo": {"plugin": "dcgan", "tag": "t", "sha256": {"G.safetensors": "xyz"}}}, "ganzoo.sha256.G.safetensors"),
+    ({"ganzoo": {"plugin": "dcgan", "tag": "t", "sha256": {"G.bin": "a" * 64}}}, "ganzoo.sha256"),
+    ({"ganzoo": {"plugin": "dcgan", "tag": "t", "metrics": [{"name": "kid", "value": 0.1}]}}, "ganzoo.metrics[0].protocol"),
+    ({"ganzoo": {"plugin": "dcgan", "tag": "t", "metrics": [{"name": "kid", "value": 0.1,
+                                                             "protocol": {"extractor": "x"}}]}}, "missing reference"),
+    ({"ganzoo": {"plugin": "dcgan", "tag": "t", "parameters": -1}}, "ganzoo.parameters"),
+])
+def test_card_validation_names_the_field(patch: dict, field: str) -> None:
+    with pytest.raises(CardError, match=field.replace("[", r"\[").replace("]", r"\]")) as err:
+        validate_metadata({**META, **patch}, path="cards/x/README.md")
+    assert "cards/x/README.md" in str(err.value)
+
+
+def test_card_without_front_matter() -> None:
+    with pytest.raises(CardError, match="no YAML front matter"):
+        read_card_info("# just prose", path="p")
+
+
+def test_card_data_is_validated_at_construction() -> None:
+    with pytest.raises(CardError):
+        GanCardData(ganzoo={"plugin": "dcgan", "tag": "t", "revision": "nope", "repo_id": "o/r"})
+
+
+def test_rendered_card_round_trips_through_both_readers(tmp_path) -> None:
+    """The template renders; PyYAML-only listing and huggingface_hub's ModelCard agree on the metadata."""
+    spec = registry.get_plugin("dcgan")
+    block = {"repo_id": "o/r", "revision": "c" * 40, "sha256": {"G.safetensors": "d" * 64},
+             "parameters": {"total": 10, "inference": 5},
+             "metrics": [{"name": "kid", "value": 0.5, "protocol": {"extractor": "e", "reference": "r",
+                                                                    "n_generated": 10, "seed": 0}}],
+             "trained_with": {"command": "ganzoo train dcgan …", "steps": 3}}
+    card = make_card(plugin=spec, tag="demo", ganzoo=block, license="apache-2.0", datasets=["digits"])
+    path = tmp_path / "README.md"
+    card.save(path)
+    info = read_card_info(path.read_text(), path=str(path))
+    assert (info.plugin, info.tag, info.revision, info.parameters, info.dataset) == ("dcgan", "demo", "c" * 40, 10, "digits")
+    loaded = load_card(path)
+    assert loaded.data.ganzoo["sha256"] == {"G.safetensors": "d" * 64}
+    text = path.read_text()
+    assert "ganzoo train dcgan" in text and "| kid | 0.5 |" in text
