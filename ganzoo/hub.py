@@ -323,6 +323,11 @@ def _load_component(module: Any, path: Path, comp: str, plugin: str, where: str)
     if meta.get("ganzoo_component", comp) != comp or meta.get("ganzoo_plugin", plugin) != plugin:
         raise WeightsError(f"{where}/{path.name} holds {meta.get('ganzoo_plugin')}.{meta.get('ganzoo_component')}, "
                            f"not {plugin}.{comp}")
+    _load_component_state(module, state, comp, plugin, where=f"{where}/{path.name}")
+
+
+def _load_component_state(module: Any, state: dict[str, Any], comp: str, plugin: str, *, where: str) -> None:
+    """Strictly load ``state`` into ``module``: missing/unexpected keys and shape mismatches are named."""
     expected = module.state_dict()
     missing = [k for k in expected if k not in state]
     unexpected = [k for k in state if k not in expected]
@@ -332,12 +337,12 @@ def _load_component(module: Any, path: Path, comp: str, plugin: str, where: str)
             parts.append(f"missing keys {_abbrev(missing)}")
         if unexpected:
             parts.append(f"unexpected keys {_abbrev(unexpected)}")
-        raise WeightsError(f"{where}/{path.name} does not fit {plugin}.{comp}: {'; '.join(parts)} "
+        raise WeightsError(f"{where} does not fit {plugin}.{comp}: {'; '.join(parts)} "
                            f"(was it saved with another config?)")
     wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
              if tuple(state[k].shape) != tuple(v.shape)]
     if wrong:
-        raise WeightsError(f"{where}/{path.name} does not fit {plugin}.{comp}: shape mismatch "
+        raise WeightsError(f"{where} does not fit {plugin}.{comp}: shape mismatch "
                            f"{_abbrev(wrong)} (file vs config; was it saved with another config?)")
     module.load_state_dict(state, strict=True)
 

@@ -149,10 +149,32 @@ class GanModel(nn.Module):
 class GanImpl:
     """Base class of plugin implementations, with sensible defaults for the optional hooks.
 
-    Subclasses implement ``build`` and ``sample``, and either ``discriminator_loss`` + ``generator_loss``
-    (the seed's alternating algorithm, run by the core trainer) or ``train_step`` (one objective for all
-    optimisers: auto-encoders, VAEs). Loss methods return ``{name: scalar tensor}``; the objective is the
-    sum of the entries that require grad, the rest are logged only.
+    Required:
+
+    * ``build(config) -> GanModel`` — fresh networks (use :meth:`new_model`), no device logic;
+    * ``sample(model, n=None, *, condition=None, seed=None, **kw) -> Tensor`` — task-shaped output;
+    * either ``discriminator_loss(model, batch)`` + ``generator_loss(model, batch)`` (the seed's alternating
+      algorithm, run by the core trainer: D step with G fixed, then G step with D fixed), or
+      ``train_step(model, batch, step)`` (one objective for all optimisers: auto-encoders, VAEs).
+
+    Loss methods return ``{name: scalar tensor}``; the objective is the sum of the entries that require grad,
+    the rest (e.g. ``D(x)``) are logged only. Both halves of a step receive the same ``batch`` dict, so a plugin
+    may cache generated images in it. Draw noise with :meth:`noise` / :meth:`randint` (no seed) so training is
+    reproducible across process counts and resumes.
+
+    Optional hooks (the core uses them when present):
+
+    * ``configure_optimizers(model) -> {"G": opt, "D": opt}`` — default: Adam over inference / other components;
+    * ``phase_order = ("D", "G")`` — CycleGAN updates G first: ``("G", "D")``;
+    * ``train_defaults = {"batch_size": …, "lr_schedule": …}`` — trainer options a run starts from;
+    * ``make_dataset(model, path, split=)`` — default: the task's standard format (:mod:`ganzoo.data`);
+    * ``state_dict()`` / ``load_state_dict()`` — training state outside the networks (image pools), checkpointed;
+    * ``convert(state_dict, *, source, **options) -> ganzoo.convert.Converted`` — original checkpoints;
+    * ``latent(model, n, seed=)`` / ``generate(model, z, condition=)`` — latent access (interpolation);
+    * ``discriminate(model, images, condition=) -> logits`` — for discriminator rejection sampling;
+    * ``size_multiple`` (int) or ``translate(model, image)`` — how translation handles arbitrary image sizes;
+    * ``preview(model, dataset, stem, n=, seed=) -> Path`` — the trainer's preview, when the task default won't do;
+    * ``example_batch(model, n, seed=)`` — a synthetic batch for :func:`ganzoo.testing.check_plugin`.
     """
 
     #: the spec this implementation serves; set by :meth:`Plugin.load_impl`

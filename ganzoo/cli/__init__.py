@@ -28,8 +28,35 @@ def _debug() -> bool:
     return os.environ.get("GANZOO_DEBUG", "") not in ("", "0", "false", "False")
 
 
+#: Commands that live in their own modules, imported on first use (click's LazyGroup recipe).
+LAZY_COMMANDS = {
+    "convert": "ganzoo.cli.convert:convert",
+    "eval": "ganzoo.cli.evaluate:evaluate",
+}
+
+
 class GanzooGroup(click.Group):
-    """A click group that turns ganzoo's errors into one-line messages."""
+    """A click group that turns ganzoo's errors into one-line messages and loads some commands lazily."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        import importlib.util
+
+        lazy = [n for n, t in LAZY_COMMANDS.items() if importlib.util.find_spec(t.split(":")[0]) is not None]
+        return sorted(set(super().list_commands(ctx)) | set(lazy))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in LAZY_COMMANDS and name not in self.commands:
+            import importlib
+
+            module, _, attr = LAZY_COMMANDS[name].partition(":")
+            try:
+                cmd = getattr(importlib.import_module(module), attr)
+            except ModuleNotFoundError:
+                return None
+            if not isinstance(cmd, click.Command):
+                raise ValueError(f"{LAZY_COMMANDS[name]} is not a click command")
+            self.add_command(cmd, name)
+        return super().get_command(ctx, name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D401
         try:

@@ -1,0 +1,134 @@
+"""Converting the original authors' checkpoints into ganzoo model folders (``ganzoo convert``).
+
+The core reads the file safely and writes the folder; the plugin maps the keys. A plugin supports conversion
+by implementing::
+
+    def convert(self, state_dict: dict[str, Tensor], *, source: str, **options) -> Converted
+
+where ``state_dict`` comes from :func:`read_original_checkpoint` (``torch.load(weights_only=True)``: tensors
+and plain containers only, nothing executed; ``module.`` prefixes of DataParallel removed; a nested
+``{"state_dict": …}`` unwrapped) and :class:`Converted` says which config and which components the weights
+fill, plus provenance for the card. The core then builds the networks, loads the weights strictly (key and
+shape errors name the component) and saves a model folder with a card whose ``converted_from`` block records
+the source file's name and sha256.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError, WeightsError
+
+__all__ = ["Converted", "read_original_checkpoint", "convert_checkpoint", "strip_prefix"]
+
+
+@dataclass
+class Converted:
+    """What a plugin's ``convert`` returns."""
+
+    config: Any  #: the plugin config the weights fit
+    weights: dict[str, dict[str, Any]]  #: component name -> state dict in ganzoo's key layout
+    tag: str | None = None  #: default tag for the card (``--tag`` wins)
+    provenance: dict[str, Any] = field(default_factory=dict)  #: extra ``converted_from`` fields (url, original name …)
+    card: dict[str, Any] = field(default_factory=dict)  #: extra ganzoo-block fields (input_size rules, eval mode …)
+    notes: str | None = None  #: prose for the card
+
+
+def strip_prefix(state: dict[str, Any], prefix: str = "module.") -> dict[str, Any]:
+    """Remove a prefix (DataParallel's ``module.``) from every key that has it."""
+    if state and all(k.startswith(prefix) for k in state):
+        return {k[len(prefix):]: v for k, v in state.items()}
+    return state
+
+
+def read_original_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a ``.pth``/``.pt`` checkpoint as a flat ``{key: tensor}`` state dict, safely.
+
+    Raises:
+        UsageError: the file is missing.
+        WeightsError: the file is not a PyTorch checkpoint, holds objects other than tensors (``weights_only``
+            refuses to unpickle them), or is not a state dict.
+    """
+    import pickle
+    import zipfile
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise UsageError(f"No such checkpoint: {path}")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        try:
+            return dict(load_file(str(path)))
+        except Exception as err:
+            raise WeightsError(f"{path} is not a readable safetensors file ({err})") from err
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise WeightsError(f"{path} holds Python objects, not only tensors: refusing to unpickle it "
+                           f"(weights_only=True). Re-save its state_dict() with torch.save and convert that") from err
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
+        raise WeightsError(f"{path} is not a readable PyTorch checkpoint ({type(err).__name__}: "
+                           f"{str(err).splitlines()[0] if str(err) else ''})") from err
+    for key in ("state_dict", "model", "netG", "generator"):
+        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
+            obj = obj[key]
+            break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        kind = type(obj).__name__ if not isinstance(obj, dict) else "a dict of non-tensors"
+        raise WeightsError(f"{path} holds {kind}, not a state dict of tensors")
+    return strip_prefix(dict(obj))
+
+
+def convert_checkpoint(plugin_name: str, original: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
+                       tag: str | None = None, **options: Any) -> Path:
+    """Convert ``original`` with the plugin's ``convert`` hook and write a model folder to ``out_dir``.
+
+    Returns:
+        `Path`: the model folder (load it with ``ganzoo.load(out_dir)``; push it with ``ganzoo push``).
+    """
+    import torch
+
+    from .cards import make_card
+    from .hub import _load_component_state, save_model_folder, sha256_file
+    from .registry import get_plugin
+
+    spec = get_plugin(plugin_name)
+    impl = spec.load_impl()
+    if not callable(getattr(impl, "convert", None)):
+        raise UsageError(f"plugin '{plugin_name}' has no converter for original checkpoints")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise UsageError(f"{out_dir} exists and is not empty; choose a new output folder (nothing was written)")
+    if not out_dir.parent.exists():
+        raise UsageError(f"Cannot create {out_dir}: the folder {out_dir.parent} does not exist")
+    original = Path(original)
+    state = read_original_checkpoint(original)
+    result: Converted = impl.convert(state, source=str(original), **options)
+    model = impl.build(result.config)
+    for comp, weights in result.weights.items():
+        if comp not in model.components:
+            raise WeightsError(f"the converter produced weights for '{comp}', which {plugin_name} does not have")
+        _load_component_state(model.components[comp], {k: v for k, v in weights.items()}, comp, plugin_name,
+                              where=str(original))
+    model.eval()
+    tag = tag or result.tag or "converted"
+    provenance = {"file": original.name, "sha256": sha256_file(original), **result.provenance}
+    if options:
+        provenance["options"] = {k: v for k, v in options.items() if v is not None}
+    card = make_card(plugin=spec, tag=tag, ganzoo={"converted_from": provenance, **result.card},
+                     license=(result.card.get("weights_license") or (spec.license or "").lower() or None),
+                     notes=result.notes, load_name=str(out_dir))
+    model.name = f"{spec.name}-{tag}"
+    with torch.no_grad():
+        return save_model_folder(model, out_dir, components=list(result.weights), card=card)
+
+
+def replace(config: Any, **changes: Any) -> Any:  # small helper for converters
+    return dataclasses.replace(config, **changes)
