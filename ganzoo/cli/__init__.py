@@ -7,6 +7,7 @@ Known errors print one line (``Error: …``) and exit with status 1; ``GANZOO_DE
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
 import sys
@@ -26,6 +27,24 @@ _DEBUG_HINT = "set GANZOO_DEBUG=1 for the full traceback"
 
 def _debug() -> bool:
     return os.environ.get("GANZOO_DEBUG", "") not in ("", "0", "false", "False")
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        return msg if record.levelno < logging.WARNING else f"{record.levelname.capitalize()}: {msg}"
+
+
+def _setup_logging() -> None:
+    """ganzoo's own log records go to stderr, one line each (warnings prefixed); other libraries stay quiet."""
+    log = logging.getLogger("ganzoo")
+    if not any(getattr(h, "_ganzoo", False) for h in log.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(_Formatter())
+        handler._ganzoo = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+        log.setLevel(logging.DEBUG if _debug() else logging.INFO)
+        log.propagate = False
 
 
 #: Commands that live in their own modules, imported on first use (click's LazyGroup recipe).
@@ -59,6 +78,7 @@ class GanzooGroup(click.Group):
         return super().get_command(ctx, name)
 
     def main(self, *args: Any, **kwargs: Any) -> Any:  # noqa: D401
+        _setup_logging()
         try:
             return super().main(*args, standalone_mode=False, **kwargs)
         except click.exceptions.Abort:
