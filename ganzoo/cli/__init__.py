@@ -284,15 +284,29 @@ def _parse_condition(text: str | None) -> Any:
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=True, path_type=Path), default=Path("samples.png"),
               show_default=True, help="output file (grid .png, .wav, .gif) or folder (for --input folders)")
 @click.option("--input", "input_path", type=click.Path(path_type=Path), help="image file or folder to translate")
-@click.option("--condition", help="class labels for conditional models: '3' (all n) or '0,1,2,…' (one each)")
+@click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), help="translation direction (two-way models)")
+@click.option("--condition", help="class labels: '3' (all n), '0,1,2,…' (one each), or 'all' (a row per class)")
+@click.option("--interpolate", is_flag=True, help="rows of latent interpolations (slerp) instead of samples")
+@click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True, help="images per interpolation row")
+@click.option("--lerp", is_flag=True, help="linear instead of spherical interpolation")
+@click.option("--truncation", type=click.FloatRange(min=0, min_open=True), help="truncate the latent to |z| ≤ PSI")
+@click.option("--drs", is_flag=True, help="discriminator rejection sampling (needs the model's discriminator)")
 @click.option("--nrow", type=click.IntRange(min=1), help="images per grid row")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda when available)")
-def sample(name: str, n: int, seed: int, output: Path, input_path: Path | None, condition: str | None,
+def sample(name: str, n: int, seed: int, output: Path, input_path: Path | None, direction: str | None,
+           condition: str | None, interpolate: bool, steps: int, lerp: bool, truncation: float | None, drs: bool,
            nrow: int | None, batch_size: int, device: str | None) -> None:
-    """Sample a model (or translate --input) and write the result.
+    """Sample a model into a grid (or translate --input) and write the result.
 
     NAME is a pretrained model id (dcgan-digits), hf-hub:org/repo[@rev], or a model folder.
+
+    \b
+    ganzoo sample dcgan-digits -n 64 -o grid.png          a fixed-seed grid
+    ganzoo sample dcgan-digits --interpolate -n 4 -o i.png 4 rows of slerp interpolations
+    ganzoo sample cgan-digits --condition all -o c.png    a row per class
+    ganzoo sample dcgan-digits --drs -n 64 -o drs.png     discriminator rejection sampling
+    ganzoo sample cyclegan-horse2zebra --input photo.jpg -o zebra.png
     """
     from ..errors import UsageError
 
@@ -303,27 +317,50 @@ def sample(name: str, n: int, seed: int, output: Path, input_path: Path | None, 
 
     import ganzoo
 
+    from .. import explore
     from ..data.images import save_image_grid
     from ..plugin import TASKS
 
     dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = ganzoo.load(name, device=dev)
+    model = ganzoo.load(name, device=dev, components="all" if drs else None)
     task = TASKS[model.plugin.task]
+    options = {"direction": direction} if direction else {}
     if input_path is not None:
         from ..translate import translate_path
 
-        written = translate_path(model, input_path, output, batch_size=batch_size, seed=seed)
+        written = translate_path(model, input_path, output, batch_size=batch_size, seed=seed, **options)
         click.echo(f"Wrote {written}")
         return
     if task.conditioning in ("image", "audio", "frames", "domain"):
         raise UsageError(f"{name} translates inputs ({model.plugin.task}): give --input PATH")
-    cond = _parse_condition(condition)
-    if cond is not None and cond.numel() == 1:
-        cond = cond.repeat(n)
-    if cond is not None and cond.numel() != n:
-        n = cond.numel()
-    images = model.sample(n, condition=cond, seed=seed, batch_size=batch_size) if task.modality == "image" else \
-        model.sample(n, condition=cond, seed=seed)
+    what = f"{n} sample{'s' if n != 1 else ''}"
+    if interpolate:
+        cond = _parse_condition(condition) if condition not in (None, "all") else None
+        images = explore.interpolate(model, rows=n, steps=steps, seed=seed, method="lerp" if lerp else "slerp",
+                                     condition=cond)
+        nrow, what = steps, f"{n} interpolation rows × {steps}"
+    elif condition == "all":
+        images = explore.condition_sweep(model, per_class=min(n, 16) if n != 64 else 8, seed=seed)
+        nrow = nrow or (min(n, 16) if n != 64 else 8)
+        what = "a row per class"
+    elif truncation is not None:
+        cond = _expand_condition(_parse_condition(condition), n)
+        images = explore.sample_truncated(model, n if cond is None else len(cond), truncation, seed=seed, condition=cond)
+        what += f" truncated at {truncation}"
+    elif drs:
+        from ..drs import rejection_sample
+
+        if condition is not None:
+            raise UsageError("--drs draws unconditional samples; drop --condition")
+        result = rejection_sample(model, n, seed=seed, batch_size=batch_size)
+        images = result.samples
+        what += (f" by discriminator rejection sampling (acceptance {result.acceptance_rate:.1%}: "
+                 f"{result.accepted} of {result.drawn} proposals)")
+    else:
+        cond = _expand_condition(_parse_condition(condition), n)
+        n = n if cond is None else len(cond)
+        images = model.sample(n, condition=cond, seed=seed, batch_size=batch_size) if task.modality == "image" \
+            else model.sample(n, condition=cond, seed=seed)
     if task.modality == "image":
         path = save_image_grid(images, output, nrow=nrow)
     elif task.modality == "audio":
@@ -334,7 +371,13 @@ def sample(name: str, n: int, seed: int, output: Path, input_path: Path | None, 
         from ..sampling import write_gif
 
         path = write_gif(images, output)
-    click.echo(f"Wrote {path} ({n} sample{'s' if n != 1 else ''} from {name}, seed {seed})")
+    click.echo(f"Wrote {path} ({what} from {name}, seed {seed})")
+
+
+def _expand_condition(cond: Any, n: int) -> Any:
+    if cond is not None and cond.numel() == 1:
+        return cond.repeat(n)
+    return cond
 
 
 # ---------------------------------------------------------------------------------------------------------

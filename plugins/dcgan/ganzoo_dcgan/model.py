@@ -148,8 +148,10 @@ class DCGAN(GanImpl):
         """Latent codes z ~ N(0, I) of shape (n, nz), reproducible for a seed on every device."""
         return self.noise(n, (model.config.nz,), seed=seed, device=model.device)
 
-    def generate(self, model: GanModel, z: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
+    def generate(self, model: GanModel, z: torch.Tensor, *, condition: Any = None, batch_size: int = 256) -> torch.Tensor:
         """Images for latent codes ``z`` (n, nz), in batches."""
+        if condition is not None:
+            raise UsageError("dcgan is unconditional: it takes no condition")
         z = z.reshape(z.shape[0], model.config.nz, 1, 1).to(model.device)
         return torch.cat([model.G(chunk) for chunk in z.split(batch_size)])
 
