@@ -40,27 +40,41 @@ def list_images(root: str | os.PathLike[str], *, recursive: bool = True) -> tupl
 def open_image(path: str | os.PathLike[str], channels: int) -> Any:
     """Open an image as a PIL image with ``channels`` channels (1: "L", 3: "RGB").
 
-    RGBA and palette images with transparency are composited on white (the emoji/clip-art convention);
-    16-bit and float images are rescaled to 8 bits by their actual range.
+    * the EXIF orientation is applied (photos from phones are stored sideways);
+    * RGBA, LA and palette images with transparency are composited on white (the emoji/clip-art convention);
+    * 16-bit images are scaled to 8 bits by the 16-bit range (65535 → 255), as a viewer shows them; 32-bit
+      integer and float images by their own range (their scale is not standard).
 
     Raises:
         DataError: the file is not a readable image (the path is named).
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         img = Image.open(path)
         img.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
-        raise DataError(f"{path} is not a readable image ({err.__class__.__name__}: {err})") from err
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        img = ImageOps.exif_transpose(img)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as err:
+        raise DataError(f"{path} is not a readable image ({err.__class__.__name__}: {err}); remove or replace "
+                        f"it") from err
+    if img.mode.startswith("I;16"):
+        arr = np.asarray(img, dtype=np.float64) / 257.0
+        img = Image.fromarray(arr.round().clip(0, 255).astype(np.uint8), mode="L")
+    elif img.mode in ("I", "F"):
         arr = np.asarray(img, dtype=np.float64)
-        lo, hi = float(arr.min()), float(arr.max())
-        arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
-        img = Image.fromarray(arr.round().astype(np.uint8), mode="L")
-    if img.mode == "P":
+        lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
+        if img.mode == "I" and lo >= 0 and hi <= 255:
+            pass  # 8-bit values held as 32-bit integers
+        elif img.mode == "I" and lo >= 0 and hi <= 65535:
+            arr = arr / 257.0  # a 16-bit image PIL opened as 32-bit integers
+        elif img.mode == "F" and lo >= 0 and hi <= 1:
+            arr = arr * 255.0
+        else:
+            arr = (arr - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(arr)
+        img = Image.fromarray(arr.round().clip(0, 255).astype(np.uint8), mode="L")
+    if img.mode in ("P", "PA"):
         img = img.convert("RGBA")
-    if img.mode in ("RGBA", "LA"):
+    if img.mode in ("RGBA", "LA", "La", "RGBa"):
         background = Image.new("RGBA", img.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, img.convert("RGBA"))
     if channels == 1:
