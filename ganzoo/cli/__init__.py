@@ -456,12 +456,21 @@ def train(plugin: str, data: str, out: Path, max_steps: int | None, epochs: floa
     overrides = _read_config_file(config_file) if config_file else {}
     overrides.update(_parse_sets(sets))
     command = "ganzoo " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else None
-    trainer = run_training(
-        plugin, data, out, overrides=overrides,
-        flags={"max_steps": max_steps, "epochs": epochs, "batch_size": batch_size, "seed": seed,
-               "mixed_precision": mixed_precision, "compile": compile_},
-        lr=lr, resume=resume, tag=tag, command=command,
-    )
+    world, local = int(os.environ.get("WORLD_SIZE", "1") or 1), int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+    if command and world > 1:  # the card records the launcher too
+        command = (f"torchrun --nnodes {max(1, world // max(1, local))} --nproc-per-node {local} -m ganzoo.cli "
+                   + command[len("ganzoo "):])
+    try:
+        trainer = run_training(
+            plugin, data, out, overrides=overrides,
+            flags={"max_steps": max_steps, "epochs": epochs, "batch_size": batch_size, "seed": seed,
+                   "mixed_precision": mixed_precision, "compile": compile_},
+            lr=lr, resume=resume, tag=tag, command=command,
+        )
+    except GanzooError:
+        if int(os.environ.get("RANK", "0") or 0) != 0:  # under torchrun every rank fails alike: rank 0 says it once
+            sys.exit(1)
+        raise
     if trainer.is_main:
         if trainer.stopped_by:
             click.echo(f"Stopped by {trainer.stopped_by} at step {trainer.step}: checkpoint written to "

@@ -139,7 +139,6 @@ class ImageFolderDataset(GanDataset):
         files, non_images = list_images(self.root)
         files, corrupt = _verified(files, verify)
         self.skipped = {"non-image files": non_images, "unreadable images": corrupt}
-        _report_skips(self.root, self.skipped)
         self.labels_on = labels
         if labels:
             found = sorted(d.name for d in self.root.iterdir() if d.is_dir() and not d.name.startswith("."))
@@ -151,8 +150,10 @@ class ImageFolderDataset(GanDataset):
                     if len(f.relative_to(self.root).parts) > 1 and f.relative_to(self.root).parts[0] in index]
             self.files = [f for f, _ in kept]
             self.targets = [t for _, t in kept]
+            self.skipped["images outside the class folders"] = len(files) - len(kept)
         else:
             self.classes, self.files, self.targets = [], files, []
+        _report_skips(self.root, self.skipped)
         if not self.files:
             raise DataError(f"{self.root} holds no readable images ({', '.join(IMAGE_EXTENSIONS[:4])} …)")
 

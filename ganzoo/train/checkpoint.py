@@ -29,13 +29,18 @@ import torch
 from ..errors import TrainingError
 from ..hub import atomic_write
 
-__all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints", "rng_state", "set_rng_state"]
+__all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints", "rng_state", "set_rng_state",
+           "remove_stale"]
 
 _NAME_RE = re.compile(r"^step-(\d{8,})$")
 
 
 def rng_state() -> dict[str, Any]:
-    """Every RNG state a run touches, as tensors and plain lists (loadable with ``weights_only=True``)."""
+    """Every RNG state a run touches, as tensors and plain lists (loadable with ``weights_only=True``).
+
+    CUDA: the state of this process's current device only (one device per process under DDP), so a capsule
+    restores on a machine with another number of GPUs.
+    """
     py = random.getstate()
     np_state = np.random.get_state()
     state: dict[str, Any] = {
@@ -45,7 +50,7 @@ def rng_state() -> dict[str, Any]:
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+        state["cuda"] = torch.cuda.get_rng_state(torch.cuda.current_device())
     return state
 
 
@@ -55,8 +60,12 @@ def set_rng_state(state: dict[str, Any]) -> None:
     n = state["numpy"]
     np.random.set_state((n[0], n[1].numpy().astype(np.uint32), n[2], n[3], n[4]))
     torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+    cuda = state.get("cuda")
+    if cuda is not None and torch.cuda.is_available():
+        if isinstance(cuda, (list, tuple)):  # older capsules: every device's state
+            cuda = cuda[torch.cuda.current_device()] if torch.cuda.current_device() < len(cuda) else None
+        if cuda is not None:
+            torch.cuda.set_rng_state(cuda, torch.cuda.current_device())
 
 
 def list_checkpoints(folder: str | os.PathLike[str]) -> list[Path]:
@@ -80,6 +89,25 @@ def latest_checkpoint(folder: str | os.PathLike[str]) -> Path | None:
     return found[-1] if found else None
 
 
+def remove_stale(folder: str | os.PathLike[str]) -> int:
+    """Remove half-written checkpoint folders (``.tmp-*``, ``.old-*``) a crash left behind; returns how many."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    stale = [p for p in folder.iterdir() if p.is_dir() and p.name.startswith((".tmp-step-", ".old-step-"))]
+    for p in stale:
+        shutil.rmtree(p, ignore_errors=True)
+    return len(stale)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def save_checkpoint(folder: str | os.PathLike[str], step: int, weights: dict[str, dict[str, torch.Tensor]],
                     state: dict[str, Any], *, keep_last: int = 3) -> Path:
     """Write one checkpoint atomically and prune old ones; returns its folder."""
@@ -95,8 +123,10 @@ def save_checkpoint(folder: str | os.PathLike[str], step: int, weights: dict[str
     tmp.mkdir()
     try:
         for comp, tensors in weights.items():
-            save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp / f"{comp}.safetensors"),
+            target = tmp / f"{comp}.safetensors"
+            save_file(_own_storage(tensors), str(target),
                       metadata={"format": "pt", "ganzoo_component": comp, "step": str(step)})
+            _fsync(target)
         with open(tmp / "state.pt", "wb") as f:
             torch.save(state, f)
             f.flush()
@@ -113,9 +143,24 @@ def save_checkpoint(folder: str | os.PathLike[str], step: int, weights: dict[str
         raise
     with atomic_write(folder / "latest", "w") as f:
         f.write(name + "\n")
-    for old in list_checkpoints(folder)[:-keep_last]:
+    others = [c for c in list_checkpoints(folder) if c != final]  # oldest first; never prune the one just written
+    for old in others[:max(0, len(others) + 1 - keep_last)]:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def _own_storage(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    # CPU, contiguous, and no two tensors sharing storage (safetensors refuses shared storage: tied weights)
+    out: dict[str, torch.Tensor] = {}
+    seen: set[int] = set()
+    for k, v in tensors.items():
+        t = v.detach().to("cpu").contiguous()
+        ptr = t.untyped_storage().data_ptr() if t.numel() else -1
+        if ptr != -1 and ptr in seen:
+            t = t.clone()
+        seen.add(ptr)
+        out[k] = t
+    return out
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -33,8 +33,30 @@ def saved_run(out: str | os.PathLike[str]) -> dict[str, Any]:
 
 def run_training(plugin: str, data: str, out: str | os.PathLike[str], *, overrides: dict[str, Any],
                  flags: dict[str, Any], lr: float | None = None, resume: bool = False, tag: str | None = None,
-                 command: str | None = None) -> Trainer:
-    """Build the model and options from flags (or from the run being resumed) and train."""
+                 command: str | None = None,
+                 callbacks: dict[str, list[Callable[[Trainer], None]]] | None = None) -> Trainer:
+    """Build the model and options from flags (or from the run being resumed) and train.
+
+    Args:
+        plugin: the plugin id.
+        data: dataset folder or ``builtin:<name>``.
+        out: the run folder.
+        overrides: ``--set`` / ``--config`` pairs; bare keys go to the plugin config or the trainer options
+            (``model.KEY`` / ``trainer.KEY`` force a side).
+        flags: trainer options given as their own flags (``max_steps``, ``batch_size`` …; None = not given).
+        lr: the config's learning rate.
+        resume: continue the run in ``out`` with its saved config and options (flags given now win, and the
+            trainer reports each difference).
+        tag, command: what the card records.
+        callbacks: :class:`Trainer` callbacks.
+
+    Returns:
+        the finished :class:`Trainer` (``step``, ``stopped_by``, ``is_main`` …).
+
+    Raises:
+        ConfigError: an unknown key (the valid ones are named) or a wrong type.
+        UsageError: no ``--max-steps``/``--epochs`` for a new run; nothing to resume.
+    """
     from ..registry import get_plugin
 
     spec = get_plugin(plugin)
@@ -52,22 +74,22 @@ def run_training(plugin: str, data: str, out: str | os.PathLike[str], *, overrid
             raise UsageError(f"--resume: {out} is a {run['plugin']} run, not {spec.name}")
         config = override(from_dict(config_cls, run["config"], source=f"{out} checkpoint"), model_over,
                           source="--set")
-        options = TrainerOptions.from_dict({**run["options"], **trainer_over}, source="trainer options")
-        if "max_steps" in trainer_over and "epochs" not in trainer_over:
-            options = dataclasses.replace(options, epochs=None)
-        if "epochs" in trainer_over and "max_steps" not in trainer_over:
-            options = dataclasses.replace(options, max_steps=None)
+        saved = dict(run["options"])
+        if "max_steps" in trainer_over or "epochs" in trainer_over:  # a length given now replaces the run's
+            saved.pop("max_steps", None)
+            saved.pop("epochs", None)
+        options = TrainerOptions.from_dict({**saved, **trainer_over}, source="--set")
         command = run.get("command") or command
         tag = tag or run.get("tag")
     else:
         config = override(config_cls(), model_over, source="--set")
         options = TrainerOptions.from_dict({**dict(getattr(impl, "train_defaults", {}) or {}), **trainer_over},
-                                           source="trainer options")
+                                           source="--set")
         if options.max_steps is None and options.epochs is None:
             raise UsageError("give --max-steps N or --epochs E")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(options.seed)
         model = impl.build(config)
-    trainer = Trainer(model, data, out, options, resume=resume, command=command, tag=tag)
+    trainer = Trainer(model, data, out, options, resume=resume, command=command, tag=tag, callbacks=callbacks)
     trainer.fit()
     return trainer

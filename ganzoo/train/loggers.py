@@ -7,6 +7,7 @@ import json
 import logging
 import math
 from pathlib import Path
+from typing import Any
 
 __all__ = ["MetricLogger"]
 
@@ -14,57 +15,97 @@ logger = logging.getLogger(__name__)
 
 
 class MetricLogger:
-    """Append metrics rows to ``logs/metrics.jsonl`` and ``logs/metrics.csv`` (+ TensorBoard in ``logs/tb``)."""
+    """Append metrics rows to ``logs/metrics.jsonl`` and ``logs/metrics.csv`` (+ TensorBoard in ``logs/tb``).
 
-    def __init__(self, folder: str | Path, *, tensorboard: bool = True, resume: bool = False) -> None:
+    Args:
+        folder: the ``logs/`` folder (created).
+        tensorboard: also write TensorBoard events when ``tensorboard`` is installed.
+        resume_step: continue a run resumed at this step: rows logged after it (by the interrupted run, past
+            its last checkpoint) are dropped from the files and purged from TensorBoard, so every step appears
+            once. ``None``: a new run (existing files are replaced).
+
+    The JSONL file is the record; the CSV is rewritten with a wider header when a new column appears.
+    """
+
+    def __init__(self, folder: str | Path, *, tensorboard: bool = True, resume_step: int | None = None) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self.jsonl_path = self.folder / "metrics.jsonl"
         self.csv_path = self.folder / "metrics.csv"
-        self._columns: list[str] | None = None
-        if resume and self.csv_path.is_file():
-            with open(self.csv_path, newline="") as f:
-                header = next(csv.reader(f), None)
-            self._columns = header
-        elif not resume:
-            for p in (self.jsonl_path, self.csv_path):
-                p.unlink(missing_ok=True)
+        self._columns: list[str] = []
+        rows: list[dict[str, Any]] = []
+        if resume_step is not None and self.jsonl_path.is_file():
+            for line in self.jsonl_path.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:  # a line cut short by the crash that ended the previous run
+                    continue
+                if isinstance(row, dict) and int(row.get("step", 0)) <= resume_step:
+                    rows.append(row)
+        with open(self.jsonl_path, "w") as f:
+            for row in rows:
+                f.write(json.dumps(row, allow_nan=True) + "\n")
+        for row in rows:
+            self._columns += [k for k in row if k not in self._columns]
+        self._rewrite_csv(rows)
+        # kept open (a row is a few writes, not a few opens), flushed after each row
+        self._jsonl = open(self.jsonl_path, "a")
+        self._csv = open(self.csv_path, "a", newline="")
         self.tb = None
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self.tb = SummaryWriter(str(self.folder / "tb"))
+                # purge_step drops events at or after it: what the interrupted run logged past its checkpoint
+                purge = resume_step + 1 if resume_step is not None else None
+                self.tb = SummaryWriter(str(self.folder / "tb"), purge_step=purge)
             except Exception:  # tensorboard not installed (an optional extra)
                 self.tb = None
 
-    def log(self, step: int, values: dict[str, float]) -> None:
+    def _rewrite_csv(self, rows: list[dict[str, Any]]) -> None:
+        with open(self.csv_path, "w", newline="") as f:
+            writer = csv.writer(f)
+            if self._columns:
+                writer.writerow(self._columns)
+                for row in rows:
+                    writer.writerow([row.get(c, "") for c in self._columns])
+
+    def log(self, step: int, values: dict[str, Any]) -> None:
+        """Append one row (``step`` plus ``values``) to every back-end."""
         row = {"step": step, **{k: (float(v) if isinstance(v, (int, float)) else v) for k, v in values.items()}}
-        with open(self.jsonl_path, "a") as f:
-            f.write(json.dumps(row, allow_nan=True) + "\n")
-        if self._columns is None:
-            self._columns = list(row)
-            with open(self.csv_path, "w", newline="") as f:
-                csv.writer(f).writerow(self._columns)
-        with open(self.csv_path, "a", newline="") as f:
-            csv.writer(f).writerow([row.get(c, "") for c in self._columns])
+        self._jsonl.write(json.dumps(row, allow_nan=True) + "\n")
+        self._jsonl.flush()
+        new = [k for k in row if k not in self._columns]
+        if new:  # a column appears: rewrite the CSV from the JSONL record with the wider header
+            self._columns += new
+            self._csv.close()
+            rows = [json.loads(line) for line in self.jsonl_path.read_text().splitlines() if line.strip()]
+            self._rewrite_csv(rows)
+            self._csv = open(self.csv_path, "a", newline="")
+        else:
+            csv.writer(self._csv).writerow([row.get(c, "") for c in self._columns])
+            self._csv.flush()
         if self.tb is not None:
             for k, v in values.items():
                 if isinstance(v, (int, float)) and math.isfinite(v):
                     self.tb.add_scalar(k, v, step)
 
     def log_image(self, tag: str, path: Path, step: int) -> None:
+        """Add a PNG (a preview grid) to TensorBoard."""
         if self.tb is None:
             return
         try:
             import numpy as np
             from PIL import Image
 
-            arr = np.asarray(Image.open(path).convert("RGB"))
+            with Image.open(path) as im:
+                arr = np.asarray(im.convert("RGB"))
             self.tb.add_image(tag, arr, step, dataformats="HWC")
         except Exception as err:  # never let a logging back-end stop training
             logger.debug("tensorboard image failed: %s", err)
 
     def close(self) -> None:
+        self._jsonl.close()
+        self._csv.close()
         if self.tb is not None:
             self.tb.close()
