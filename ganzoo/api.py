@@ -20,7 +20,7 @@ __all__ = ["load", "build", "train", "push_to_hub", "pull"]
 
 
 def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool = True,
-         device: Any = None) -> "GanModel":
+         device: Any = None, options: dict[str, Any] | None = None) -> "GanModel":
     """Load a pretrained model, ready to sample, in eval mode.
 
     Args:
@@ -34,6 +34,8 @@ def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool 
         ema (`bool`, *optional*, defaults to `True`): use the EMA weights of a generator (``G_ema``) when the
             folder has them.
         device (*optional*): move the model there (``"cuda"``).
+        options (`dict`, *optional*): the sampling options you will use (``{"direction": "BtoA"}``): a plugin may
+            then fetch fewer networks (a two-way CycleGAN: only the generator of that direction).
 
     Returns:
         `GanModel`: with ``.sample()``, ``.card``, ``.config``, ``.save_pretrained()``.
@@ -54,7 +56,7 @@ def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool 
     """
     from .hub import load as _load
 
-    return _load(name, components=components, ema=ema, device=device)
+    return _load(name, components=components, ema=ema, device=device, options=options)
 
 
 def build(name: str, *, seed: int | None = None, **overrides: Any) -> "GanModel":

@@ -71,9 +71,12 @@ def read_original_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        raise WeightsError(f"{path} holds Python objects, not only tensors: refusing to unpickle it "
-                           f"(weights_only=True). Re-save its state_dict() with torch.save and convert that") from err
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
+        if "weights only load failed" in str(err).lower():
+            raise WeightsError(f"{path} holds Python objects, not only tensors: refusing to unpickle it "
+                               f"(weights_only=True). Re-save its state_dict() with torch.save and convert that") from err
+        raise WeightsError(f"{path} is not a PyTorch checkpoint (it does not unpickle: "
+                           f"{str(err).splitlines()[0] if str(err) else 'invalid data'})") from err
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError, TypeError, AttributeError) as err:
         raise WeightsError(f"{path} is not a readable PyTorch checkpoint ({type(err).__name__}: "
                            f"{str(err).splitlines()[0] if str(err) else ''})") from err
     for key in ("state_dict", "model", "netG", "generator"):
@@ -124,7 +127,7 @@ def convert_checkpoint(plugin_name: str, original: str | os.PathLike[str], out_d
         provenance["options"] = {k: v for k, v in options.items() if v is not None}
     card = make_card(plugin=spec, tag=tag, ganzoo={"converted_from": provenance, **result.card},
                      license=(result.card.get("weights_license") or (spec.license or "").lower() or None),
-                     notes=result.notes, load_name=str(out_dir))
+                     notes=result.notes)
     model.name = f"{spec.name}-{tag}"
     with torch.no_grad():
         return save_model_folder(model, out_dir, components=list(result.weights), card=card)

@@ -352,7 +352,7 @@ def _abbrev(items: list[str], n: int = 4) -> str:
 
 
 def _load_plan(data: dict[str, Any], plugin: Any, components: Iterable[str] | str | None, *, ema: bool,
-               where: str) -> dict[str, str]:
+               where: str, options: dict[str, Any] | None = None) -> dict[str, str]:
     """Which file component goes into which network: ``{component: component whose file to read}``.
 
     ``None`` → the plugin's inference components the folder has; ``"all"`` → every network the folder has;
@@ -365,6 +365,13 @@ def _load_plan(data: dict[str, Any], plugin: Any, components: Iterable[str] | st
         raise ConfigError(f"{where}/{CONFIG_NAME} lists components {unknown} that plugin '{plugin.name}' does not "
                           f"have ({', '.join(plugin.components)})")
     bases = [c for c in available if not c.endswith("_ema") or c[:-4] not in plugin.components]
+    if components is None and options:
+        # the plugin may need fewer networks for these sampling options (a CycleGAN direction: one generator)
+        hook = getattr(plugin.load_impl(), "inference_components", None)
+        wanted = hook(**options) if callable(hook) else None
+        # only when the folder has them: otherwise load as usual and let sample() explain what is missing
+        if wanted and all(c in available or f"{c}_ema" in available for c in wanted):
+            components = list(wanted)
     if components is None:
         names = [c for c in plugin.inference if c in available or f"{c}_ema" in available] or bases
     elif components == "all":
@@ -393,6 +400,7 @@ def load_model_folder(
     card: "ModelCard | None" = None,
     pins: dict[str, str] | None = None,
     where: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> "GanModel":
     """Build the plugin's networks from ``config.json`` and load the verified weights; returns an eval-mode model.
 
@@ -417,7 +425,7 @@ def load_model_folder(
         raise ModelFolderError(f"{where} is a file, not a model folder")
     data = read_config_json(folder, where=where)
     plugin = get_plugin(data["plugin"])
-    plan = _load_plan(data, plugin, components, ema=ema, where=where)
+    plan = _load_plan(data, plugin, components, ema=ema, where=where, options=options)
     for fname, digest in (pins or {}).items():
         if fname == CONFIG_NAME:
             if sha256_file(folder / CONFIG_NAME) != digest:
@@ -521,7 +529,7 @@ def _download(repo_id: str, filename: str, revision: str, *, optional: bool = Fa
 
 
 def download_model(repo_id: str, revision: str | None = None, *, components: Iterable[str] | str | None = None,
-                   ema: bool = True, with_card: bool = True) -> Path:
+                   ema: bool = True, with_card: bool = True, options: dict[str, Any] | None = None) -> Path:
     """Fetch ``config.json`` (+ README.md) and the wanted component files into the HF cache; return the snapshot folder.
 
     Every file is fetched at one commit: the one ``config.json`` resolved to, so a push between two downloads
@@ -540,7 +548,8 @@ def download_model(repo_id: str, revision: str | None = None, *, components: Ite
         if components == "all":
             files = set(data["components"])
         else:
-            files = set(_load_plan(data, get_plugin(data["plugin"]), components, ema=ema, where=where).values())
+            files = set(_load_plan(data, get_plugin(data["plugin"]), components, ema=ema, where=where,
+                                   options=options).values())
         for comp in sorted(files):
             _download(repo_id, data["components"][comp]["file"], commit)
         if with_card:
@@ -553,7 +562,7 @@ def _registry_folder(entry: "ModelEntry") -> contextlib.AbstractContextManager[P
 
 
 def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool = True,
-         device: Any = None) -> "GanModel":
+         device: Any = None, options: dict[str, Any] | None = None) -> "GanModel":
     """Resolve ``name`` and return the model in eval mode (see :func:`ganzoo.load`)."""
     from .cards import load_card
     from .registry import get_plugin, resolve
@@ -561,12 +570,12 @@ def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool 
     res = resolve(name)
     if res.kind == "local":
         assert res.path is not None
-        model = load_model_folder(res.path, components=components, ema=ema, where=str(res.path))
+        model = load_model_folder(res.path, components=components, ema=ema, options=options, where=str(res.path))
     elif res.kind == "hub":
         assert res.repo_id is not None
-        snapshot = download_model(res.repo_id, res.revision, components=components, ema=ema)
+        snapshot = download_model(res.repo_id, res.revision, components=components, ema=ema, options=options)
         where = f"hf-hub:{res.repo_id}@{snapshot.name[:12]}"
-        model = load_model_folder(snapshot, components=components, ema=ema, where=where)
+        model = load_model_folder(snapshot, components=components, ema=ema, options=options, where=where)
     else:
         entry = res.entry
         assert entry is not None
@@ -574,7 +583,7 @@ def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool 
             card = load_card(folder / CARD_NAME, path=f"{entry.id} card")
             get_plugin(entry.plugin)  # a clear error if the plugin is missing, before any download
             if entry.bundled:
-                model = load_model_folder(folder, components=components, ema=ema, card=card,
+                model = load_model_folder(folder, components=components, ema=ema, card=card, options=options,
                                           pins=dict(entry.card.sha256), where=f"{entry.id} (bundled)")
             else:
                 info = entry.card
@@ -583,8 +592,9 @@ def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool 
                         f"The weights of {entry.id} are not published yet (its card pins no Hub repo/revision); "
                         f"see `ganzoo info {entry.id}` for how to convert the original checkpoint")
                 snapshot = download_model(info.repo_id, info.revision, components=components, ema=ema,
-                                          with_card=False)
+                                          with_card=False, options=options)
                 model = load_model_folder(snapshot, components=components, ema=ema, card=card, pins=dict(info.sha256),
+                                          options=options,
                                           where=f"{entry.id} (hf-hub:{info.repo_id}@{info.revision[:12]})")
     model.name = name
     if device is not None:

@@ -172,7 +172,10 @@ class GanImpl:
     * ``convert(state_dict, *, source, **options) -> ganzoo.convert.Converted`` — original checkpoints;
     * ``latent(model, n, seed=)`` / ``generate(model, z, condition=)`` — latent access (interpolation);
     * ``discriminate(model, images, condition=) -> logits`` — for discriminator rejection sampling;
-    * ``size_multiple`` (int) or ``translate(model, image)`` — how translation handles arbitrary image sizes;
+    * ``size_rule(model) -> ganzoo.translate.SizeRule`` (or ``size_multiple``, an int) — how translation fits
+      images of any size to the network and back; ``input_channels(model, **options)`` — the input's channels;
+    * ``inference_components(**sample_options)`` — the networks sampling with these options needs (a CycleGAN
+      direction needs one generator), so ``load(name, options=…)`` fetches no more;
     * ``preview(model, dataset, stem, n=, seed=) -> Path`` — the trainer's preview, when the task default won't do;
     * ``example_batch(model, n, seed=)`` — a synthetic batch for :func:`ganzoo.testing.check_plugin`.
     """

@@ -33,14 +33,19 @@ os.environ.update({
     "HF_HUB_ETAG_TIMEOUT": "3",
     "HF_HUB_DOWNLOAD_TIMEOUT": "5",
     "TQDM_DISABLE": "1",
+    # tiny test networks: one thread is faster than two contending ones (also in the subprocesses tests start)
+    "OMP_NUM_THREADS": "1",
 })
 os.environ.pop("HF_HUB_OFFLINE", None)
 os.environ.pop("GANZOO_DISABLE_PLUGINS", None)
 os.environ.pop("GANZOO_DEBUG", None)
 
 import pytest  # noqa: E402
+import torch  # noqa: E402
 
 from ganzoo import registry  # noqa: E402
+
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

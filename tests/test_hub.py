@@ -214,3 +214,21 @@ def test_unpublished_card_says_so(fake_site) -> None:
                   files={"fake_unpub/cards/unpub-x/README.md": card})
     with pytest.raises(WeightsUnavailableError, match="not published yet"):
         ganzoo.load("unpub-x")
+
+
+def test_direction_fetches_only_that_generator(hub, hf_cache, tmp_path: Path) -> None:
+    """A two-way CycleGAN sampled BtoA downloads G_BA only (the plugin's inference_components hook)."""
+    from ganzoo import registry as reg
+
+    spec = reg.get_plugin("cyclegan")
+    model = ganzoo.build("cyclegan", seed=0, **dict(spec.tiny_config))
+    folder = model.save_pretrained(tmp_path / "cg")
+    repo = _repo()
+    push_folder(folder, repo)
+    hub.clear_requests()
+    loaded = ganzoo.load(f"hf-hub:{repo}", options={"direction": "BtoA"})
+    assert set(loaded.loaded_components) == {"G_BA"}
+    fetched = _files_requested(hub)
+    assert "G_BA.safetensors" in fetched and "G_AB.safetensors" not in fetched
+    with pytest.raises(UsageError):
+        ganzoo.load(str(folder), options={"direction": "sideways"})

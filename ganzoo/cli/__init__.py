@@ -322,9 +322,9 @@ def sample(name: str, n: int, seed: int, output: Path, input_path: Path | None, 
     from ..plugin import TASKS
 
     dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = ganzoo.load(name, device=dev, components="all" if drs else None)
-    task = TASKS[model.plugin.task]
     options = {"direction": direction} if direction else {}
+    model = ganzoo.load(name, device=dev, components="all" if drs else None, options=options or None)
+    task = TASKS[model.plugin.task]
     if input_path is not None:
         from ..translate import translate_path
 

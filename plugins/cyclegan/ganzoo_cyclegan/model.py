@@ -241,6 +241,14 @@ class CycleGAN(GanImpl):
             raise UsageError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
         return direction
 
+    def inference_components(self, *, direction: str | None = None, **kwargs: Any) -> tuple[str, ...] | None:
+        """What ``load(name, options={"direction": …})`` needs: only that direction's generator."""
+        if direction is None:
+            return None
+        if direction not in _GEN:
+            raise UsageError(f"direction must be 'AtoB' or 'BtoA', got {direction!r}")
+        return (_GEN[direction],)
+
     def input_channels(self, model: GanModel, *, direction: str | None = None, **kwargs: Any) -> int:
         cfg = model.config
         return cfg.input_channels if self._direction(model, direction) == "AtoB" else cfg.output_channels
