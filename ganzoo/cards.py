@@ -333,10 +333,29 @@ def make_card(
     )
 
 
+_FILES_HEADING = "## Files"
+
+
+def _files_section(sha256: Mapping[str, str]) -> str:
+    lines = [_FILES_HEADING, "",
+             "`config.json` lists every component file with its sha256 and size; ganzoo verifies them before use.",
+             "Weights are safetensors only; nothing in this repository is executed."]
+    if sha256:
+        lines += ["", "| file | sha256 |", "|---|---|"] + [f"| {n} | `{d}` |" for n, d in sha256.items()]
+    return "\n".join(lines) + "\n"
+
+
 def update_card(card: "ModelCard", **ganzoo_updates: Any) -> "ModelCard":
-    """Update keys of a card's ganzoo block in place (keeps the prose and other metadata); returns the card."""
+    """Update keys of a card's ganzoo block in place (keeps the prose and other metadata); returns the card.
+
+    When the hashes change, the "## Files" section of a card rendered from the ganzoo template is rewritten too,
+    so the prose never shows other hashes than the metadata.
+    """
     block = dict(getattr(card.data, "ganzoo", None) or {})
     block.update(plain(ganzoo_updates))
     card.data.ganzoo = block
     validate_metadata(card.data.to_dict(), path="<card>")
+    if "sha256" in ganzoo_updates and _FILES_HEADING in card.text:
+        head = card.text[:card.text.rindex(_FILES_HEADING)]
+        card.text = head + _files_section(block.get("sha256") or {})
     return card

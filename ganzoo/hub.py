@@ -136,14 +136,6 @@ def canonical_safetensors(blob: bytes) -> bytes:
     return struct.pack("<Q", len(text)) + text + blob[8 + n:]
 
 
-def _save_safetensors_atomic(tensors: dict[str, Any], path: Path, metadata: dict[str, str]) -> None:
-    from safetensors.torch import save
-
-    data = canonical_safetensors(save(tensors, metadata=metadata))
-    with atomic_write(path) as f:
-        f.write(data)
-
-
 def _state_dict_for_save(module: Any) -> dict[str, Any]:
     # detach, move to CPU, make contiguous; clone storage-sharing tensors (safetensors refuses shared storage)
     out: dict[str, Any] = {}
@@ -193,12 +185,31 @@ def save_model_folder(
         if not (comp.endswith("_ema") and comp[:-4] in plugin.components):
             raise UsageError(f"extra component {comp!r} must be '<component>_ema' for one of {list(plugin.components)}")
         modules[comp] = module
+    # Stage every weight file under a temporary name first (fsynced), then rename them all and write config.json
+    # last: a crash while serialising leaves the previous folder untouched, and the window in which the files
+    # and config.json disagree shrinks to a few renames (a disagreement is refused on load, never used).
+    from safetensors.torch import save
+
     entries: dict[str, dict[str, Any]] = {}
-    for comp, module in modules.items():
-        fname = f"{comp}.safetensors"
-        meta = {"format": "pt", "ganzoo_plugin": plugin.name, "ganzoo_component": comp, "ganzoo_version": __version__}
-        _save_safetensors_atomic(_state_dict_for_save(module), directory / fname, meta)
-        entries[comp] = {"file": fname, "sha256": sha256_file(directory / fname), "size": (directory / fname).stat().st_size}
+    staged: list[tuple[str, Path]] = []
+    try:
+        for comp, module in modules.items():
+            fname = f"{comp}.safetensors"
+            meta = {"format": "pt", "ganzoo_plugin": plugin.name, "ganzoo_component": comp, "ganzoo_version": __version__}
+            data = canonical_safetensors(save(_state_dict_for_save(module), metadata=meta))
+            fd, tmp = tempfile.mkstemp(prefix=f".{fname}.", suffix=".tmp", dir=directory)
+            staged.append((fname, Path(tmp)))
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            entries[comp] = {"file": fname, "sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+    except BaseException:
+        for _, tmp in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for fname, tmp in staged:
+        os.replace(tmp, directory / fname)
 
     config_json = {
         "ganzoo_version": __version__,

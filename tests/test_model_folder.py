@@ -213,3 +213,12 @@ def test_sample_rejects_bad_n(n) -> None:
 def test_unconditional_model_refuses_a_condition() -> None:
     with pytest.raises(UsageError, match="unconditional"):
         ganzoo.build("dcgan", **TINY).sample(2, condition=torch.tensor([1, 2]))
+
+
+def test_resave_keeps_card_prose_and_metadata_in_step(folder: Path) -> None:
+    """After saving new weights, the card's Files table shows the same hashes as config.json."""
+    ganzoo.build("dcgan", seed=1, **TINY).save_pretrained(folder)
+    cfg = json.loads((folder / "config.json").read_text())
+    files_section = (folder / "README.md").read_text().split("## Files")[1]
+    assert cfg["components"]["G"]["sha256"] in files_section
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no temp files left
