@@ -19,7 +19,6 @@ discriminator (load it with ``components="all"``) can be sampled this way.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from typing import Any
 

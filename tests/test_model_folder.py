@@ -10,7 +10,7 @@ import torch
 
 import ganzoo
 from ganzoo.errors import ConfigError, IntegrityError, ModelFolderError, UsageError, WeightsError
-from ganzoo.hub import atomic_write, load_model_folder, sha256_file
+from ganzoo.hub import atomic_write, sha256_file
 
 TINY = dict(image_size=16, channels=1, nz=8, ngf=8, ndf=8)
 
