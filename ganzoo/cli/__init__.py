@@ -131,6 +131,10 @@ def _human(n: int | None) -> str:
     return str(n)
 
 
+def _short(text: str, width: int = 64) -> str:
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+
+
 def _model_status(entry: Any) -> str:
     from ..registry import list_plugins
 
@@ -187,7 +191,7 @@ def list_cmd(pattern: str | None, task: str | None, as_json: bool) -> None:
         }
         click.echo(json.dumps(out, indent=2))
         return
-    rows = [[r.name, r.plugin.task, r.plugin.summary, f"{r.distribution} {r.version}"] for r in plugins if r.plugin]
+    rows = [[r.name, r.plugin.task, _short(r.plugin.summary), f"{r.distribution} {r.version}"] for r in plugins if r.plugin]
     rows += [[n, "CONFLICT", "provided by " + " and ".join(p.distribution or "?" for p in ps), "-"]
              for n, ps in conflicts.items() if not pattern or pattern in n]
     click.echo(f"Plugins ({len(rows)})")
