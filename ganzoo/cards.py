@@ -178,9 +178,9 @@ def validate_metadata(meta: Mapping[str, Any], *, path: str = "<card>") -> CardI
         dataset_name = dataset
     else:
         fail("ganzoo.dataset", "must be a name or a mapping with a name")
-    if dataset_name is None:
-        ds = meta.get("datasets")
-        dataset_name = ds[0] if isinstance(ds, list) and ds else ds if isinstance(ds, str) else None
+    ds = meta.get("datasets")  # the short dataset id, when the card has one, reads best in listings
+    short = ds[0] if isinstance(ds, list) and ds else ds if isinstance(ds, str) else None
+    dataset_name = short if short is not None else dataset_name
     summary = block.get("summary")
     return CardInfo(
         plugin=plugin,  # type: ignore[arg-type]
