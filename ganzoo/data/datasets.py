@@ -163,7 +163,9 @@ class ImageFolderDataset(GanDataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         rng = self.rng(index) if self.augment else None
         img = open_image(self.files[index], self.channels)
-        img, _, _ = _resize_crop(img, self.image_size, self.load_size, rng, self.flip and self.augment)
+        # load_size (resize-then-random-crop) is a training augmentation; without it images are fitted to image_size
+        load = self.load_size if self.augment else None
+        img, _, _ = _resize_crop(img, self.image_size, load, rng, self.flip and self.augment)
         item: dict[str, Any] = {"image": to_tensor(img)}
         if self.labels_on:
             item["label"] = torch.tensor(self.targets[index], dtype=torch.long)
@@ -237,8 +239,9 @@ class AlignedDataset(GanDataset):
         half = w // 2
         a, b = full_a.crop((0, 0, half, h)), full_b.crop((half, 0, 2 * half, h))
         rng = self.rng(index) if self.augment else None
-        a, crop, flipped = _resize_crop(a, self.image_size, self.load_size, rng, self.flip and self.augment)
-        b, _, _ = _resize_crop(b, self.image_size, self.load_size, None, False, crop=crop, do_flip=flipped)
+        load = self.load_size if self.augment else None  # evaluation sees the stored pair at image_size, no crop
+        a, crop, flipped = _resize_crop(a, self.image_size, load, rng, self.flip and self.augment)
+        b, _, _ = _resize_crop(b, self.image_size, load, None, False, crop=crop, do_flip=flipped)
         a_t, b_t = to_tensor(a), to_tensor(b)
         if self.direction == "BtoA":
             a_t, b_t = b_t, a_t
@@ -279,9 +282,9 @@ class UnalignedDataset(GanDataset):
         ib = int(rng.integers(0, len(self.files_b)))
         aug = rng if self.augment else None
         a, _, _ = _resize_crop(open_image(self.files_a[index % len(self.files_a)], self.channels_a),
-                               self.image_size, self.load_size, aug, self.flip and self.augment)
+                               self.image_size, self.load_size if self.augment else None, aug, self.flip and self.augment)
         b, _, _ = _resize_crop(open_image(self.files_b[ib], self.channels_b),
-                               self.image_size, self.load_size, aug, self.flip and self.augment)
+                               self.image_size, self.load_size if self.augment else None, aug, self.flip and self.augment)
         return {"A": to_tensor(a), "B": to_tensor(b)}
 
 

@@ -103,7 +103,7 @@ FID_UNBIASED_N = 2000  # below this per set, FID is biased upwards: warn and sug
 IS_SPLITS = 10  # the Inception Score's usual 10 splits
 _KID_GRAM_LIMIT = 16_000_000  # kernel-matrix entries (double) up to which KID precomputes them (~128 MB)
 PR_K = 3  # k-th nearest neighbour radius of improved precision/recall (Kynkäänniemi et al. 2019)
-_CACHE_FORMAT = "ganzoo-real-features/1"
+_CACHE_FORMAT = "ganzoo-real-features/2"  # bump when the real-data preprocessing changes (2: no load_size crop at eval)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -1193,22 +1193,27 @@ def _kid_per_class(real: torch.Tensor, real_y: torch.Tensor, fake: torch.Tensor,
     return float(vals.mean()), float(vals.std(unbiased=False)) if len(vals) > 1 else None, {"per_class": values}
 
 
+PSNR_CAP_DB = 100.0  #: the PSNR of a pixel-identical pair (mse clamped at 1e-10)
+
+
 class _PixelMetrics:
     """PSNR / SSIM / L1 of outputs against targets, accumulated over batches (torchmetrics), on [0, 1] pixels."""
 
     def __init__(self, channels: int, image_size: int) -> None:
-        from torchmetrics.image import PeakSignalNoiseRatio, StructuralSimilarityIndexMeasure
+        from torchmetrics.image import StructuralSimilarityIndexMeasure
         from torchmetrics.regression import MeanAbsoluteError
 
         self.kernel = min(11, image_size if image_size % 2 else image_size - 1)
-        self.psnr = PeakSignalNoiseRatio(data_range=1.0, reduction="elementwise_mean", dim=(1, 2, 3))
+        self.psnr_sum = 0.0  # per-image PSNR capped at PSNR_CAP_DB: one identical pair must not make the mean ∞
         self.ssim = StructuralSimilarityIndexMeasure(data_range=1.0, kernel_size=self.kernel)
         self.l1 = MeanAbsoluteError()
         self.count = 0
 
     def update(self, out: torch.Tensor, target: torch.Tensor) -> None:
         o, t = (out.float().clamp(-1, 1) + 1) / 2, (target.float().clamp(-1, 1) + 1) / 2
-        self.psnr.update(o, t)
+        mse = (o - t).pow(2).flatten(1).mean(dim=1)
+        psnr = 10 * torch.log10(1.0 / mse.clamp_min(10 ** (-PSNR_CAP_DB / 10)))
+        self.psnr_sum += float(psnr.sum())
         self.ssim.update(o, t)
         self.l1.update(o, t)
         self.count += o.shape[0]
@@ -1216,7 +1221,8 @@ class _PixelMetrics:
     def compute(self) -> dict[str, tuple[float, dict[str, Any]]]:
         common = {"extractor": "none (pixel metric)", "extractor_sha256": None, "resizer": None,
                   "data_range": "[0, 1]", "pairs": self.count}
-        return {"psnr": (float(self.psnr.compute()), {**common, "reduction": "per-image PSNR, then mean"}),
+        return {"psnr": (self.psnr_sum / max(1, self.count),
+                         {**common, "reduction": f"per-image PSNR (capped at {PSNR_CAP_DB:g} dB), then mean"}),
                 "ssim": (float(self.ssim.compute()), {**common, "ssim_window": f"gaussian {self.kernel}, sigma 1.5"}),
                 "l1": (float(self.l1.compute()), common)}
 
