@@ -5,6 +5,7 @@ Regenerates the README's "Generation comparison" table:
     python benchmarks/compare_generation.py                       # every *-digits model ganzoo lists
     python benchmarks/compare_generation.py --model runs/dcgan-digits --model runs/cgan-digits
     python benchmarks/compare_generation.py --n 500 --seed 0 --out benchmarks/results
+    python benchmarks/compare_generation.py --readme README.md     # and rewrite the README's table
 
 For each model: ``ganzoo.metrics.evaluate`` against the OpenCV digits test split (``data/digits``, written by
 ``scripts/fetch_digits.py``) with the shipped digit classifier as the feature network — KID and FID, improved
@@ -84,6 +85,23 @@ def _markdown(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+START, END = "<!-- generation-table:start -->", "<!-- generation-table:end -->"
+
+
+def _update_readme(readme: Path, text: str) -> None:
+    """Replace what lies between the README's generation-table markers with the table and its protocol."""
+    body = readme.read_text(encoding="utf-8")
+    if START not in body or END not in body:
+        raise SystemExit(f"error: {readme} has no {START} … {END} markers: add them where the table goes")
+    head, rest = body.split(START, 1)
+    _, tail = rest.split(END, 1)
+    table = text.split("\n", 2)[2].strip()  # drop the "# Generation comparison" title
+    tmp = readme.with_suffix(readme.suffix + ".tmp")
+    tmp.write_text(f"{head}{START}\n{table}\n{END}{tail}", encoding="utf-8")
+    tmp.replace(readme)
+    print(f"updated {readme}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", default=[],
@@ -96,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None)
     parser.add_argument("--no-baseline", action="store_true", help="skip the real-vs-real row")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="also write the table into this README between the generation-table markers")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
 
@@ -178,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "generation.json").write_text(json.dumps({"data": args.data, "split": args.split, "n": args.n,
                                                           "seed": args.seed, "environment": env, "models": records,
                                                           "skipped": skipped}, indent=2) + "\n", encoding="utf-8")
+    if args.readme is not None:
+        _update_readme(args.readme, text)
     print(text)
     print(f"wrote {args.out / 'generation.md'} and {args.out / 'generation.json'}")
     return 0

@@ -508,3 +508,33 @@ def test_reconstruction_metrics(digits):
     names = [r.name for r in report.results]
     assert {"kid", "fid", "psnr", "ssim", "l1"} <= set(names)
     assert report["psnr"].protocol["pairs"] == 200
+
+
+def test_compare_generation_script_writes_table_and_readme(dcgan_folder, digits, tmp_path):
+    """benchmarks/compare_generation.py: one row per model plus the real-vs-real floor, written into the README."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "compare_generation.py"
+    spec = importlib.util.spec_from_file_location("compare_generation", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n\n{mod.START}\nold table\n{mod.END}\n\nafter\n", encoding="utf-8")
+    out = tmp_path / "results"
+    assert mod.main(["--model", str(dcgan_folder), "--model", "no-such-model", "--data", str(digits), "--n", "60",
+                     "--out", str(out), "--readme", str(readme)]) == 0
+    body = readme.read_text(encoding="utf-8")
+    assert body.startswith("intro\n\n") and body.endswith(f"{mod.END}\n\nafter\n") and "old table" not in body
+    assert "| real (train split) |" in body and f"| `{dcgan_folder}` | unconditional |" in body
+    assert "Skipped:" in body and "no-such-model" in body
+    record = json.loads((out / "generation.json").read_text())
+    (row,) = [m for m in record["models"] if m["model"] == str(dcgan_folder)]
+    kid = [m for m in row["metrics"] if m["name"] == "kid"][0]
+    assert kid["protocol"]["n_generated"] == 60 and kid["protocol"]["extractor"] == "digits"
+    bad = tmp_path / "plain.md"
+    bad.write_text("no markers\n")
+    with pytest.raises(SystemExit, match="markers"):
+        mod.main(["--model", str(dcgan_folder), "--data", str(digits), "--n", "60", "--no-baseline",
+                  "--out", str(out), "--readme", str(bad)])
+    assert bad.read_text() == "no markers\n"
