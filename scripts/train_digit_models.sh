@@ -17,7 +17,8 @@ for m in "${models[@]}"; do
     vae) run vae-digits vae --out runs/vae-digits --max-steps 5000 "${common[@]}" \
            --set activation=relu --set optimizer=adam --set lr=0.001 ;;
     gan) run gan-digits gan --out runs/gan-digits --max-steps 10000 "${common[@]}" --set g_hidden=512 --set d_units=128 ;;
-    cgan) run cgan-digits cgan --out runs/cgan-digits --max-steps 20000 "${common[@]}" --set latent=normal --set g_dropout=0 ;;
+    cgan) run cgan-digits cgan --out runs/cgan-digits --max-steps 20000 "${common[@]}" --set latent=normal --set g_dropout=0 \
+           --set g_y_hidden=500 --set g_hidden=600 ;;
     stackgan)
       st=(--data data/digits --batch-size 64 --seed 0 --set progress=false --set image_size=32 --set channels=1
           --set ngf=64 --set ndf=64 --set ngf2=32 --set ndf2=32 --set res_blocks=2)
