@@ -13,7 +13,9 @@ probability ``exp(D̃(x) - D̃*)`` (``D̃*`` = the largest logit) samples ``p_da
    (the paper's "dynamic γ" picks the 95th or 80th percentile: accepting about that top share more often).
 
 Any model whose plugin implements ``discriminate(model, images, condition=None) -> logits`` and ships its
-discriminator (load it with ``components="all"``) can be sampled this way.
+discriminator (load it with ``components="all"``) can be sampled this way. For conditional models (cGAN,
+StackGAN) ``D(x | c)`` estimates ``p_data(x | c) / p_g(x | c)``, so each condition's samples are accepted by D's
+verdict on that condition: the result keeps the requested conditions, sample for sample.
 """
 
 from __future__ import annotations
@@ -26,20 +28,28 @@ import torch
 
 from .errors import UsageError
 
-__all__ = ["DRSResult", "rejection_sample", "calibrate"]
+__all__ = ["DRSResult", "rejection_sample", "calibrate", "default_condition"]
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class DRSResult:
-    """Accepted samples and how many were drawn to get them."""
+    """Accepted samples and how many were drawn to get them.
+
+    ``condition`` holds the condition of each returned sample (``None`` for unconditional models); when fewer
+    than ``n`` samples were accepted within ``max_draws``, only the filled slots are returned, in order.
+    ``gamma`` and ``max_logit`` are those of the first condition; ``per_condition`` lists, for each distinct
+    condition, its ``gamma``, ``max_logit`` (the bound D̃*), ``drawn`` and ``accepted``.
+    """
 
     samples: torch.Tensor
     drawn: int
     accepted: int
     gamma: float
     max_logit: float
+    condition: torch.Tensor | None = None
+    per_condition: list[dict[str, Any]] | None = None
 
     @property
     def acceptance_rate(self) -> float:
@@ -57,17 +67,59 @@ def _logits(model: Any, images: torch.Tensor, condition: Any = None, batch_size:
     return torch.cat(out)
 
 
+def _sample(model: Any, k: int, seed: int, condition: torch.Tensor | None) -> torch.Tensor:
+    if condition is None:
+        return model.sample(k, seed=seed)
+    return model.sample(k, seed=seed, condition=condition)
+
+
+def default_condition(model: Any, n: int, condition: Any = None) -> torch.Tensor | None:
+    """The per-sample conditions DRS uses: ``condition`` as a tensor of ``n`` rows (one value is repeated), or,
+    for a class-conditional model given none, balanced labels ``i % K`` (what ``ganzoo eval`` draws too).
+
+    Raises:
+        UsageError: a conditional model that takes attribute vectors was given no condition, or the number of
+            conditions is neither 1 nor ``n``.
+    """
+    if condition is None:
+        if model.plugin.task != "class-conditional":
+            return None
+        k = getattr(model.config, "num_classes", None)
+        if getattr(model.config, "condition", "label") != "label" or not k:
+            raise UsageError(f"{model.plugin.name} is conditioned on attribute vectors: give condition= "
+                             f"(one vector, or one per sample) for rejection sampling")
+        return torch.arange(n) % int(k)
+    cond = torch.as_tensor(condition)
+    if cond.ndim == 0:
+        cond = cond.reshape(1)
+    if cond.shape[0] == 1 and n > 1:
+        cond = cond.expand(n, *cond.shape[1:]).clone()
+    if cond.shape[0] != n:
+        raise UsageError(f"give one condition or one per sample ({n}), got {cond.shape[0]}")
+    return cond
+
+
 @torch.no_grad()
-def calibrate(model: Any, real: torch.Tensor, *, n_fake: int | None = None, seed: int = 0,
-              steps: int = 500) -> tuple[float, float]:
+def calibrate(model: Any, real: torch.Tensor, *, real_condition: Any = None, n_fake: int | None = None,
+              seed: int = 0, steps: int = 500) -> tuple[float, float]:
     """Fit ``a·logit + b`` by logistic regression on D's logits for held-out real vs generated images.
+
+    For a conditional model pass the real images' conditions as ``real_condition``: D judges (image, condition)
+    pairs, and the generated images are drawn for the same conditions.
 
     Returns:
         ``(a, b)``: apply as ``a * D(x) + b``.
     """
     n_fake = n_fake or real.shape[0]
-    fake = model.sample(n_fake, seed=seed + 10_000)
-    x = torch.cat([_logits(model, real), _logits(model, fake)])
+    if real_condition is not None:
+        real_condition = torch.as_tensor(real_condition)
+        fake_condition = real_condition[torch.arange(n_fake) % real_condition.shape[0]]
+    else:
+        fake_condition = default_condition(model, n_fake)
+        if fake_condition is not None:
+            raise UsageError(f"{model.plugin.name} is conditional: give real_condition= (the real images' conditions)")
+    fake = _sample(model, n_fake, seed + 10_000, fake_condition)
+    x = torch.cat([_logits(model, real, real_condition), _logits(model, fake, fake_condition)])
     y = torch.cat([torch.ones(real.shape[0]), torch.zeros(n_fake)])
     mu, sd = float(x.mean()), float(x.std().clamp_min(1e-6))
     xs = (x - mu) / sd
@@ -88,62 +140,101 @@ def calibrate(model: Any, real: torch.Tensor, *, n_fake: int | None = None, seed
 
 
 @torch.no_grad()
-def rejection_sample(model: Any, n: int, *, seed: int = 0, percentile: float = 80.0, burn_in: int = 1000,
-                     batch_size: int = 256, max_draws: int | None = None, calibration: tuple[float, float] | None = None,
-                     eps: float = 1e-6) -> DRSResult:
+def rejection_sample(model: Any, n: int, *, condition: Any = None, seed: int = 0, percentile: float = 80.0,
+                     burn_in: int = 1000, batch_size: int = 256, max_draws: int | None = None,
+                     calibration: tuple[float, float] | None = None, eps: float = 1e-6) -> DRSResult:
     """Draw ``n`` samples accepted by discriminator rejection sampling.
 
     Args:
         model: a loaded model whose discriminator is loaded (``ganzoo.load(name, components="all")``) and whose
             plugin implements ``discriminate``.
         n: accepted samples wanted.
+        condition: for conditional models, one condition (label / attribute vector) for all ``n`` or one per
+            sample; class-conditional models default to balanced labels ``i % K``. Each distinct condition is
+            sampled from ``p_g(x | c)`` and accepted by ``D(x | c)``, so sample ``i`` has condition ``i``.
         seed: seeds the proposals and the acceptance draws.
         percentile: γ is set so that this percentile of F on the burn-in batch is accepted with probability ½.
-        burn_in: proposals used to estimate ``D̃*`` and γ (also candidates).
+        burn_in: proposals used to estimate ``D̃*`` and γ (also candidates); for conditional models ``D̃*_c`` and
+            ``γ_c`` are estimated per distinct condition, on ``max(burn_in / #conditions, min(burn_in, 200))``
+            proposals each.
         max_draws: stop after this many proposals (default ``200 · n + burn_in``).
         calibration: ``(a, b)`` from :func:`calibrate`; without it D's raw logits are used.
 
     Raises:
-        UsageError: the plugin has no ``discriminate`` or its discriminator was not loaded.
+        UsageError: the plugin has no ``discriminate``, its discriminator was not loaded, or the condition does
+            not fit the model.
     """
     if not callable(getattr(model.impl, "discriminate", None)):
         raise UsageError(f"{model.plugin.name} has no discriminate(): discriminator rejection sampling needs one")
     loaded = getattr(model, "loaded_components", None)
     if loaded is not None and all(c in model.plugin.inference for c in loaded):
         raise UsageError("the discriminator is not loaded: use ganzoo.load(name, components='all') for rejection sampling")
-    if n <= 0:
-        raise UsageError(f"n must be a positive integer, got {n}")
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise UsageError(f"n must be a positive integer, got {n!r}")
+    cond = default_condition(model, n, condition)
     a, b = calibration or (1.0, 0.0)
     g = torch.Generator().manual_seed(seed)
     max_draws = max_draws or 200 * n + burn_in
+    if cond is None:
+        groups: list[tuple[torch.Tensor | None, torch.Tensor]] = [(None, torch.arange(n))]
+    else:
+        values, inverse = torch.unique(cond, dim=0, return_inverse=True)
+        groups = [(values[i], (inverse == i).nonzero().flatten()) for i in range(values.shape[0])]
 
-    def propose(k: int, s: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x = model.sample(k, seed=s)
-        return x, a * _logits(model, x, batch_size=batch_size) + b
+    def propose(k: int, s: int, c: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        cs = None if c is None else c.unsqueeze(0).expand(k, *c.shape).clone()
+        x = _sample(model, k, s, cs)
+        return x, a * _logits(model, x, cs, batch_size=batch_size) + b
 
-    x0, l0 = propose(burn_in, seed)
-    d_max = float(l0.max())
-
-    def f_of(logit: torch.Tensor) -> torch.Tensor:
-        delta = logit - d_max
-        return delta - torch.log1p(-torch.exp(delta - eps).clamp(max=1 - 1e-7))
-
-    gamma = float(torch.quantile(f_of(l0), percentile / 100.0))
-    accepted: list[torch.Tensor] = []
-    drawn, count, s = 0, 0, seed + 1
-    pending = [(x0, l0)]
-    while count < n and drawn < max_draws:
-        x, logit = pending.pop() if pending else propose(batch_size, s)
+    # D(x | c) estimates log p_data(x | c) / p_g(x | c): its bound D̃*_c and the shift γ_c are per condition (a
+    # global bound would starve the conditions D scores lower). The burn-in is shared out over the conditions.
+    per_group = max(-(-burn_in // len(groups)), min(burn_in, 200))
+    out: torch.Tensor | None = None
+    filled = torch.zeros(n, dtype=torch.bool)
+    drawn = accepted_total = 0
+    stats: list[dict[str, Any]] = []
+    s = seed
+    for c, slots in groups:
+        x0, l0 = propose(per_group, s, c)
         s += 1
-        drawn += x.shape[0]
-        if float(logit.max()) > d_max:
-            d_max = float(logit.max())
-        p = torch.sigmoid(f_of(logit) - gamma)
-        keep = torch.rand(x.shape[0], generator=g) < p
-        if keep.any():
-            accepted.append(x[keep.to(x.device)].cpu())
-            count += int(keep.sum())
-    if count < n:
-        logger.warning("rejection sampling accepted %d of %d wanted after %d proposals", count, n, drawn)
-    samples = torch.cat(accepted)[:n] if accepted else torch.empty(0)
-    return DRSResult(samples, drawn, count, gamma, d_max)
+        d_max = float(l0.max())
+
+        def f_of(logit: torch.Tensor) -> torch.Tensor:
+            delta = logit - d_max
+            return delta - torch.log1p(-torch.exp(delta - eps).clamp(max=1 - 1e-7))
+
+        gamma = float(torch.quantile(f_of(l0), percentile / 100.0))
+        budget = max(per_group, max_draws * len(slots) // n)
+        accepted: list[torch.Tensor] = []
+        count = group_drawn = 0
+        pending = [(x0, l0)]
+        while count < len(slots) and (group_drawn < budget or pending):
+            if pending:
+                x, logit = pending.pop()
+            else:
+                x, logit = propose(batch_size, s, c)
+                s += 1
+            group_drawn += x.shape[0]
+            d_max = max(d_max, float(logit.max()))
+            p = torch.sigmoid(f_of(logit) - gamma)
+            keep = torch.rand(x.shape[0], generator=g) < p
+            if keep.any():
+                accepted.append(x[keep.to(x.device)].cpu())
+                count += int(keep.sum())
+        drawn += group_drawn
+        accepted_total += count
+        stats.append({"condition": None if c is None else c.tolist(), "gamma": gamma, "max_logit": d_max,
+                      "drawn": group_drawn, "accepted": count})
+        if accepted:
+            got = torch.cat(accepted)[:len(slots)]
+            if out is None:
+                out = torch.empty((n, *got.shape[1:]), dtype=got.dtype)
+            out[slots[:got.shape[0]]] = got
+            filled[slots[:got.shape[0]]] = True
+    if not bool(filled.all()):
+        what = "" if cond is None else " (some conditions fell short)"
+        logger.warning("rejection sampling accepted %d of %d wanted after %d proposals%s",
+                       int(filled.sum()), n, drawn, what)
+    samples = out[filled] if out is not None else torch.empty(0)
+    return DRSResult(samples, drawn, accepted_total, stats[0]["gamma"], stats[0]["max_logit"],
+                     None if cond is None else cond[filled], stats)

@@ -310,6 +310,7 @@ def sample(name: str, n: int, seed: int, output: Path, input_path: Path | None, 
     ganzoo sample dcgan-digits --interpolate -n 4 -o i.png 4 rows of slerp interpolations
     ganzoo sample cgan-digits --condition all -o c.png    a row per class
     ganzoo sample dcgan-digits --drs -n 64 -o drs.png     discriminator rejection sampling
+    ganzoo sample cgan-digits --drs --condition 7 -o 7.png  … judged by D(x | 7)
     ganzoo sample cyclegan-horse2zebra --input photo.jpg -o zebra.png
     """
     from ..errors import UsageError
@@ -354,10 +355,11 @@ def sample(name: str, n: int, seed: int, output: Path, input_path: Path | None, 
     elif drs:
         from ..drs import rejection_sample
 
-        if condition is not None:
-            raise UsageError("--drs draws unconditional samples; drop --condition")
-        result = rejection_sample(model, n, seed=seed, batch_size=batch_size)
+        cond = _expand_condition(_parse_condition(condition), n)
+        result = rejection_sample(model, n if cond is None else len(cond), condition=cond, seed=seed,
+                                  batch_size=batch_size)
         images = result.samples
+        what = f"{images.shape[0]} sample{'s' if images.shape[0] != 1 else ''}"
         what += (f" by discriminator rejection sampling (acceptance {result.acceptance_rate:.1%}: "
                  f"{result.accepted} of {result.drawn} proposals)")
     else:
