@@ -45,6 +45,9 @@ def test_list_json_filter_and_task() -> None:
     assert empty["plugins"] == [] and empty["models"] == []
     bad = CliRunner().invoke(cli, ["list", "--task", "nonsense"])
     assert bad.exit_code == 2 and "nonsense" in bad.output
+    # a filter that matches nothing says so (not "none installed")
+    text = CliRunner().invoke(cli, ["list", "no-such-thing-xyz"]).output
+    assert text.count("none match 'no-such-thing-xyz'") == 2 and "none installed" not in text
 
 
 def test_list_imports_no_torch_and_makes_no_request(hub) -> None:

@@ -195,11 +195,14 @@ def list_cmd(pattern: str | None, task: str | None, as_json: bool) -> None:
     rows += [[n, "CONFLICT", "provided by " + " and ".join(p.distribution or "?" for p in ps), "-"]
              for n, ps in conflicts.items() if not pattern or pattern in n]
     click.echo(f"Plugins ({len(rows)})")
-    click.echo(_table(rows, ["name", "task", "summary", "provided by"]) if rows else "  none installed")
+    filtered = " match" + (f" {pattern!r}" if pattern else "") + (f" (task {task})" if task else "")
+    click.echo(_table(rows, ["name", "task", "summary", "provided by"]) if rows
+               else "  none" + (filtered if pattern or task else " installed"))
     mrows = [[e.id, e.plugin, e.card.dataset or "-", _human(e.card.parameters), e.card.license or "-", _model_status(e)]
              for e in models]
     click.echo(f"\nPretrained models ({len(mrows)})")
-    click.echo(_table(mrows, ["id", "plugin", "dataset", "params", "licence", "status"]) if mrows else "  none")
+    click.echo(_table(mrows, ["id", "plugin", "dataset", "params", "licence", "status"]) if mrows
+               else "  none" + (filtered if pattern or task else ""))
     if problems:
         click.echo(f"\n{len(problems)} problem(s) skipped: run `ganzoo doctor` for details", err=True)
 
