@@ -100,12 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         for what, images, ys, res in variants:
             scores = _score(images, ys, real, ext, args.seed)
             rate = None if res is None else res.acceptance_rate
+            acc = f"{scores['accuracy']:.3f}" if "accuracy" in scores else "—"
             rows.append(f"| `{name}` | {what} | {images.shape[0]} | {'—' if rate is None else f'{rate:.1%}'} | "
                         f"{scores['kid']:.3f} | {scores['fid']:.1f} | {scores['precision']:.3f} | "
-                        f"{scores['recall']:.3f} | {scores['accuracy']:.3f} |" if "accuracy" in scores else
-                        f"| `{name}` | {what} | {images.shape[0]} | {'—' if rate is None else f'{rate:.1%}'} | "
-                        f"{scores['kid']:.3f} | {scores['fid']:.1f} | {scores['precision']:.3f} | "
-                        f"{scores['recall']:.3f} | — |")
+                        f"{scores['recall']:.3f} | {acc} |")
             records.append({"model": name, "variant": what, "n": int(images.shape[0]), "acceptance_rate": rate,
                             "calibration": list(ab) if what == "DRS, calibrated" else None, **scores})
             print(rows[-1], flush=True)

@@ -510,15 +510,19 @@ def test_reconstruction_metrics(digits):
     assert report["psnr"].protocol["pairs"] == 200
 
 
-def test_compare_generation_script_writes_table_and_readme(dcgan_folder, digits, tmp_path):
-    """benchmarks/compare_generation.py: one row per model plus the real-vs-real floor, written into the README."""
+def _benchmark(name):
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).parents[1] / "benchmarks" / "compare_generation.py"
-    spec = importlib.util.spec_from_file_location("compare_generation", path)
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parents[1] / "benchmarks" / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod
+
+
+def test_compare_generation_script_writes_table_and_readme(dcgan_folder, digits, tmp_path):
+    """benchmarks/compare_generation.py: one row per model plus the real-vs-real floor, written into the README."""
+    mod = _benchmark("compare_generation")
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n\n{mod.START}\nold table\n{mod.END}\n\nafter\n", encoding="utf-8")
     out = tmp_path / "results"
@@ -538,3 +542,22 @@ def test_compare_generation_script_writes_table_and_readme(dcgan_folder, digits,
         mod.main(["--model", str(dcgan_folder), "--data", str(digits), "--n", "60", "--no-baseline",
                   "--out", str(out), "--readme", str(bad)])
     assert bad.read_text() == "no markers\n"
+
+
+def test_drs_effect_script(digits, tmp_path):
+    """benchmarks/drs_effect.py: plain, raw-DRS and calibrated-DRS rows, label accuracy for a conditional model."""
+    if "cgan" not in {r.name for r in ganzoo.list_plugins()}:
+        pytest.skip("the cgan plugin is not installed")
+    from ganzoo import registry
+
+    spec = registry.get_plugin("cgan")
+    folder = ganzoo.build("cgan", seed=0, **{**dict(spec.tiny_config), "num_classes": 10}).save_pretrained(
+        tmp_path / "cgan")
+    out = tmp_path / "out"
+    assert _benchmark("drs_effect").main(["--model", str(folder), "--data", str(digits), "--n", "30",
+                                          "--out", str(out)]) == 0
+    records = json.loads((out / "drs.json").read_text())
+    assert [r["variant"] for r in records] == ["plain", "DRS, raw logits", "DRS, calibrated"]
+    assert records[0]["acceptance_rate"] is None and all(0 < r["acceptance_rate"] < 1 for r in records[1:])
+    assert all(r["n"] == 30 and 0 <= r["accuracy"] <= 1 and np.isfinite(r["kid"]) for r in records)
+    assert len(records[2]["calibration"]) == 2 and "| DRS, calibrated | 30 |" in (out / "drs.md").read_text()
