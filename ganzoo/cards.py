@@ -318,7 +318,7 @@ def make_card(
         "frames": (f"ganzoo sample {name} --input frames/ -o future.gif",
                    "future = model.sample(condition=frames)  # (N, T, C, H, W)"),
         "label": (f"ganzoo sample {name} --condition all -o grid.png   # a row per class",
-                  "images = model.sample(condition=torch.tensor([0, 1, 2]), seed=0)"),
+                  "images = model.sample(condition=[0, 1, 2], seed=0)  # one image per label"),
     }.get(kind)
     if defaults is not None:
         template_kwargs.setdefault("cli_usage", defaults[0])

@@ -97,7 +97,13 @@ def test_info_for_plugin_and_model(tiny_folder: Path) -> None:
     assert plugin.exit_code == 0
     assert "https://arxiv.org/abs/1511.06434" in plugin.output and "ngf" in plugin.output and "64" in plugin.output
     card = CliRunner().invoke(cli, ["info", str(tiny_folder)])
-    assert card.exit_code == 0 and "library_name: ganzoo" in card.output
+    assert card.exit_code == 0 and "library_name: ganzoo" not in card.output  # facts + prose, not raw YAML
+    assert "status:      local folder" in card.output and "G.safetensors (sha256 " in card.output
+    assert "plugin:      dcgan" in card.output and "\n# " in card.output
+    raw = CliRunner().invoke(cli, ["info", str(tiny_folder), "--raw"])
+    assert raw.exit_code == 0 and raw.output.startswith("---\n") and "library_name: ganzoo" in raw.output
+    bundled = CliRunner().invoke(cli, ["info", "dcgan-digits"])
+    assert "status:      bundled" in bundled.output and "ganzoo train dcgan" in bundled.output
 
 
 def test_sample_writes_a_grid(tiny_folder: Path, tmp_path: Path) -> None:

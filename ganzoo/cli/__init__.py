@@ -207,13 +207,47 @@ def list_cmd(pattern: str | None, task: str | None, as_json: bool) -> None:
         click.echo(f"\n{len(problems)} problem(s) skipped: run `ganzoo doctor` for details", err=True)
 
 
+def _render_card(text: str, *, where: str, status: str | None = None) -> str:
+    """A card for the terminal: its key facts (from the front matter), then its prose; raw text if it has none."""
+    from ..cards import read_card_info, split_front_matter
+    from ..errors import GanzooError
+
+    meta, body = split_front_matter(text)
+    if meta is None:
+        return text
+    try:
+        info = read_card_info(text, path=where)
+    except GanzooError:
+        return text
+    lines = [f"{info.id}" + (f" — {info.summary}" if info.summary else "")]
+    facts = [("plugin", info.plugin), ("status", status),
+             ("hub", f"{info.repo_id} @ {info.revision}" if info.repo_id and info.revision
+              else (f"{info.repo_id} (revision not pinned)" if info.repo_id else None)),
+             ("dataset", info.dataset),
+             ("licence", (info.license or "?") + (f" (weights: {info.weights_license})" if info.weights_license
+                                                  and info.weights_license != info.license else "")),
+             ("parameters", f"{info.parameters:,}" if info.parameters else None),
+             ("files", ", ".join(f"{f} (sha256 {h[:12]}…)" for f, h in info.sha256.items()) or None)]
+    lines += [f"  {k + ':':<12} {v}" for k, v in facts if v]
+    lines.append(f"  {'metadata:':<12} the card's front matter: ganzoo info {where} --raw")
+    return "\n".join(lines) + "\n\n" + body.strip() + "\n"
+
+
 @cli.command()
 @click.argument("name")
-def info(name: str) -> None:
-    """Show a model's card, or a plugin's description and config fields with defaults."""
+@click.option("--raw", is_flag=True, help="print a model's README.md as it is, metadata (front matter) included")
+def info(name: str, raw: bool) -> None:
+    """Show a model's card, or a plugin's description and config fields with defaults.
+
+    For a model: its key facts (plugin, status, Hub repo and pinned revision, data, licence, parameters, files
+    and their sha256), then the card's text (training command, data, metrics with their protocol).
+    """
     from .. import registry
     from ..config import describe
     from ..errors import UnknownNameError
+
+    def show(text: str, status: str | None = None) -> None:
+        click.echo(text if raw else _render_card(text, where=name, status=status))
 
     try:
         res = registry.resolve(name)
@@ -223,20 +257,22 @@ def info(name: str) -> None:
     if res is not None and res.kind == "registry" and (tag is not None or name not in {r.name for r in registry.list_plugins()}):
         entry = res.entry
         assert entry is not None
-        click.echo((entry.folder / "README.md").read_text(encoding="utf-8"))
+        show((entry.folder / "README.md").read_text(encoding="utf-8"), _model_status(entry))
         return
     if res is not None and res.kind == "local":
         assert res.path is not None
         readme = res.path / "README.md"
         if readme.is_file():
-            click.echo(readme.read_text(encoding="utf-8"))
+            show(readme.read_text(encoding="utf-8"), "local folder")
             return
     if res is not None and res.kind == "hub":
         from ..hub import download_model
 
         snapshot = download_model(res.repo_id, res.revision, components=[], with_card=True)  # type: ignore[arg-type]
-        click.echo((snapshot / "README.md").read_text(encoding="utf-8") if (snapshot / "README.md").is_file()
-                   else (snapshot / "config.json").read_text())
+        if (snapshot / "README.md").is_file():
+            show((snapshot / "README.md").read_text(encoding="utf-8"), f"on the Hub, card at {snapshot}")
+        else:
+            click.echo((snapshot / "config.json").read_text())
         return
     spec = registry.get_plugin(plugin_name)
     record = registry.get_record(plugin_name)
