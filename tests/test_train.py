@@ -665,3 +665,23 @@ def test_metric_logger_drops_rows_past_the_resumed_checkpoint(tmp_path: Path) ->
     assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6, 7] and rows[-1]["loss"] == 70.0
     csv_lines = (tmp_path / "metrics.csv").read_text().splitlines()
     assert csv_lines[0] == "step,loss,new" and csv_lines[-1] == "7,70.0,1.0" and len(csv_lines) == 8
+
+
+def test_gpu_throughput_benchmark_runs_on_cpu(tmp_path: Path) -> None:
+    """benchmarks/gpu_throughput.py (the GPU check, prepared for a lent device) runs end to end at toy sizes."""
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "benchmarks" / "gpu_throughput.py"),
+                           "--quick", "--device", "cpu", "--steps", "3", "--warmup", "1", "--workers", "0",
+                           "--variants", "fp32,bf16+cl", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads((out / "gpu_throughput_quick.json").read_text())
+    recs = result["records"]
+    assert [(r["case"].split()[0], r["variant"]) for r in recs] == [
+        ("dcgan-16", "fp32"), ("dcgan-16", "bf16+cl"), ("cyclegan-32", "fp32"), ("cyclegan-32", "bf16+cl")]
+    assert all(r["it_per_s"] > 0 and r["steps_timed"] == 3 and r["gflop_per_step"] > 0 for r in recs)
+    # CycleGAN's step (four networks, six generator passes) costs far more than the tiny DCGAN's
+    assert recs[2]["gflop_per_step"] > 10 * recs[0]["gflop_per_step"]
+    bad = subprocess.run([sys.executable, str(Path(__file__).parents[1] / "benchmarks" / "gpu_throughput.py"),
+                          "--variants", "fp8"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "unknown variant(s) fp8" in bad.stderr
