@@ -52,6 +52,24 @@ def test_push_then_load_by_hub_name(hub, hf_cache, folder: Path) -> None:
     assert model.card is not None and model.card.data.ganzoo["repo_id"] == repo
 
 
+def test_info_of_a_hub_model_fetches_only_the_card(hub, hf_cache, folder: Path) -> None:
+    """`ganzoo info hf-hub:…` renders the pushed card (repo pinned in it) and downloads no weights."""
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+
+    repo = _repo()
+    sha = push_folder(folder, repo).commit
+    hub.clear_requests()
+    result = CliRunner().invoke(cli, ["info", f"hf-hub:{repo}@{sha}"])
+    assert result.exit_code == 0, result.output
+    assert f"status:      on the Hub: {repo} @ {sha}" in result.output  # the snapshot's commit
+    assert "plugin:      dcgan" in result.output and "library_name" not in result.output
+    assert not any(f.endswith(".safetensors") for f in _files_requested(hub))
+    raw = CliRunner().invoke(cli, ["info", f"hf-hub:{repo}@{sha}", "--raw"])
+    assert raw.exit_code == 0 and f"repo_id: {repo}" in raw.output
+
+
 def test_load_fetches_only_inference_components(hub, hf_cache, folder: Path) -> None:
     repo = _repo()
     push_folder(folder, repo)

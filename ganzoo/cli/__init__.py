@@ -270,7 +270,7 @@ def info(name: str, raw: bool) -> None:
 
         snapshot = download_model(res.repo_id, res.revision, components=[], with_card=True)  # type: ignore[arg-type]
         if (snapshot / "README.md").is_file():
-            show((snapshot / "README.md").read_text(encoding="utf-8"), f"on the Hub, card at {snapshot}")
+            show((snapshot / "README.md").read_text(encoding="utf-8"), f"on the Hub: {res.repo_id} @ {snapshot.name}")
         else:
             click.echo((snapshot / "config.json").read_text())
         return
