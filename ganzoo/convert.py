@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import UsageError, WeightsError
 
-__all__ = ["Converted", "read_original_checkpoint", "convert_checkpoint", "strip_prefix"]
+__all__ = ["Converted", "read_original_checkpoint", "convert_checkpoint", "strip_prefix", "original_name",
+           "tag_from_name", "describe_non_generator"]
 
 
 @dataclass
@@ -135,3 +137,44 @@ def convert_checkpoint(plugin_name: str, original: str | os.PathLike[str], out_d
 
 def replace(config: Any, **changes: Any) -> Any:  # small helper for converters
     return dataclasses.replace(config, **changes)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# helpers shared by the converters of the pix2pix / CycleGAN family (the same release layout)
+
+_G_FILE_RE = re.compile(r"^(latest|\d+)_net_G(_[AB])?$")
+
+
+def original_name(source: str) -> str:
+    """The model's name in the original release: ``…/horse2zebra_pretrained/latest_net_G.pth`` (the training
+    code's layout) and ``horse2zebra.pth`` (the download script's) both give ``horse2zebra``."""
+    p = Path(source)
+    if _G_FILE_RE.match(p.stem):
+        parent = p.parent.name
+        return parent[: -len("_pretrained")] if parent.endswith("_pretrained") else parent
+    return p.stem
+
+
+def tag_from_name(name: str) -> str | None:
+    """A valid ganzoo tag made from an original model name (None when nothing usable is left)."""
+    from .plugin import TAG_RE
+
+    tag = re.sub(r"[^a-z0-9_.\-]+", "-", name.lower()).strip("-.")
+    return tag if tag and TAG_RE.match(tag) else None
+
+
+def describe_non_generator(state: dict[str, Any], *, generator_files: str) -> str | None:
+    """When ``state`` is a PatchGAN / PixelGAN discriminator, say so (and which file to convert instead)."""
+    from .nn import infer_patchgan_config
+
+    d = infer_patchgan_config(state)
+    if d is None:
+        return None
+    kind = "a 1×1 PixelGAN" if d["kind"] == "pixel" else f"a PatchGAN (n_layers={d['n_layers']})"
+    return f"it is {kind} discriminator on {d['input_nc']} channels, not a generator; convert {generator_files}"
+
+
+def describe_keys(state: dict[str, Any]) -> str:
+    """The first keys of a state dict, for 'matches no layout' messages."""
+    keys = list(state)
+    return f"its keys ({', '.join(keys[:3])}{' …' if len(keys) > 3 else ''})"

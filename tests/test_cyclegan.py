@@ -499,3 +499,15 @@ def test_maintainer_procedure_convert_push_pin_render(published, converted, hub,
     model = ganzoo.load(f"hf-hub:{repo}@{commit}")
     x = _image(torch.randn(1, 3, 32, 32))
     assert float((model.sample(condition=x) - reference_forward(published[1], x, 9)).abs().max()) < 1e-5
+
+
+def test_original_names_and_tags() -> None:
+    """The release's two layouts name the same model; names become valid tags or None."""
+    from ganzoo.convert import original_name, tag_from_name
+
+    assert original_name("ckpt/horse2zebra_pretrained/latest_net_G.pth") == "horse2zebra"
+    assert original_name("runs/maps/200_net_G_A.pth") == "maps"
+    assert original_name("horse2zebra.pth") == "horse2zebra"
+    assert tag_from_name("Style Monet!") == "style-monet" and tag_from_name("summer2winter_yosemite") == \
+        "summer2winter_yosemite"
+    assert tag_from_name("!!!") is None

@@ -38,7 +38,6 @@ translates either way (``direction="AtoB"`` / ``"BtoA"``) with the generator tha
 from __future__ import annotations
 
 import logging
-import re
 import zipfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -47,7 +46,14 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 
-from ganzoo.convert import Converted, read_original_checkpoint
+from ganzoo.convert import (
+    Converted,
+    describe_keys,
+    describe_non_generator,
+    original_name,
+    read_original_checkpoint,
+    tag_from_name,
+)
 from ganzoo.errors import ConfigError, UsageError, WeightsError
 from ganzoo.model import GanImpl, GanModel
 from ganzoo.nn import (
@@ -57,13 +63,11 @@ from ganzoo.nn import (
     check_layout,
     clean_norm_state,
     gan_loss,
-    infer_patchgan_config,
     infer_resnet_config,
     infer_unet_config,
     init_weights,
     patchgan_min_side,
 )
-from ganzoo.plugin import TAG_RE
 from ganzoo.translate import SizeRule, check_image_batch, fit, run_translator, unfit
 
 from .published import card_content, published_by_name
@@ -324,7 +328,7 @@ class CycleGAN(GanImpl):
         res = infer_resnet_config(state_dict)
         if res is None:
             raise WeightsError(f"{where} is not a CycleGAN ResNet generator: {_what_is(state_dict)}")
-        orig_name = _original_name(source)
+        orig_name = original_name(source)
         published = published_by_name(orig_name)
         valid = {f.name for f in fields(CycleGANConfig)}
         unknown = sorted(k for k in options if k not in valid)
@@ -395,7 +399,7 @@ class CycleGAN(GanImpl):
             notes = (f"Converted from an original CycleGAN checkpoint ({_resnet_words(res)}) into "
                      f"{', '.join(sorted(weights))}. Input sizes: {rule.describe()}. Test-time mode: "
                      f"`{cfg.inference_mode}`.")
-        tag = published.name if published is not None else _tag_from(orig_name)
+        tag = published.name if published is not None else tag_from_name(orig_name)
         return Converted(config=cfg, weights=weights, tag=tag, provenance=provenance, card=block, notes=notes)
 
     def _fit_generator(self, state: dict[str, torch.Tensor], cfg: CycleGANConfig, direction: str, where: str,
@@ -432,28 +436,7 @@ def _what_is(state: dict[str, torch.Tensor]) -> str:
         return (f"it is a U-Net generator ({size}, {unet['norm']} norm) — the pix2pix architecture. Convert it with "
                 f"`ganzoo convert pix2pix …` (sat2map, map2sat and facades_label2photo are published both as pix2pix "
                 f"and as CycleGAN models under the same names)")
-    d = infer_patchgan_config(state)
-    if d is not None:
-        kind = "a 1×1 PixelGAN" if d["kind"] == "pixel" else f"a PatchGAN (n_layers={d['n_layers']})"
-        return (f"it is {kind} discriminator on {d['input_nc']} channels, not a generator; convert a generator file "
-                f"(latest_net_G.pth, latest_net_G_A.pth or latest_net_G_B.pth)")
-    keys = list(state)
-    return (f"its keys ({', '.join(keys[:3])}{' …' if len(keys) > 3 else ''}) match no ResNet generator layout "
-            f"(expected model.1.weight [ngf, C, 7, 7], model.10.conv_block.1.weight …)")
-
-
-_G_FILE_RE = re.compile(r"^(latest|\d+)_net_G(_[AB])?$")
-
-
-def _original_name(source: str) -> str:
-    """``…/horse2zebra_pretrained/latest_net_G.pth`` and ``horse2zebra.pth`` → ``horse2zebra``."""
-    p = Path(source)
-    if _G_FILE_RE.match(p.stem):
-        parent = p.parent.name
-        return parent[: -len("_pretrained")] if parent.endswith("_pretrained") else parent
-    return p.stem
-
-
-def _tag_from(name: str) -> str | None:
-    tag = re.sub(r"[^a-z0-9_.\-]+", "-", name.lower()).strip("-.")
-    return tag if tag and TAG_RE.match(tag) else None
+    return (describe_non_generator(state, generator_files="a generator file (latest_net_G.pth, latest_net_G_A.pth "
+                                                          "or latest_net_G_B.pth)")
+            or f"{describe_keys(state)} match no ResNet generator layout (expected model.1.weight [ngf, C, 7, 7], "
+               f"model.10.conv_block.1.weight …)")

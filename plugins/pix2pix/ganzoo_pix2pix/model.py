@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 import zipfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -40,7 +39,7 @@ from typing import Any, Iterator, Literal
 import torch
 import torch.nn.functional as F
 
-from ganzoo.convert import Converted
+from ganzoo.convert import Converted, describe_keys, describe_non_generator, original_name, tag_from_name
 from ganzoo.errors import ConfigError, UsageError, WeightsError
 from ganzoo.model import GanImpl, GanModel
 from ganzoo.nn import (
@@ -51,13 +50,11 @@ from ganzoo.nn import (
     clean_norm_state,
     frozen_norm_stats,
     gan_loss,
-    infer_patchgan_config,
     infer_resnet_config,
     infer_unet_config,
     init_weights,
     patchgan_min_side,
 )
-from ganzoo.plugin import TAG_RE
 from ganzoo.translate import SizeRule, check_image_batch, fit, run_translator, unfit
 
 from .published import card_content, published_by_name
@@ -272,7 +269,7 @@ class Pix2Pix(GanImpl):
         unet = infer_unet_config(state_dict)
         if unet is None:
             raise WeightsError(f"{where} is not a pix2pix U-Net generator: {_what_is(state_dict)}")
-        published = published_by_name(_original_name(source))
+        published = published_by_name(original_name(source))
         valid = {f.name for f in fields(Pix2PixConfig)}
         unknown = sorted(k for k in options if k not in valid)
         if unknown:
@@ -299,7 +296,7 @@ class Pix2Pix(GanImpl):
             raise WeightsError(f"{where} looks like a U-Net generator ({_unet_words(unet)}) but does not fit that "
                                f"layout: {problem}")
         serial = "zip (PyTorch ≥ 1.6)" if zipfile.is_zipfile(source) else "legacy (pre-1.6 pickle)"
-        provenance = {"original_name": published.name if published else _original_name(source),
+        provenance = {"original_name": published.name if published else original_name(source),
                       "layout": _unet_words(unet), "tensors": len(state_dict), "serialization": serial,
                       "dropped_keys": len(dropped)}
         if published is not None:
@@ -318,7 +315,7 @@ class Pix2Pix(GanImpl):
                      f"`{cfg.inference_mode}` (paper = the original test.py without --eval: per-image batch-norm "
                      f"statistics and live dropout; eval = running statistics, no dropout). Input sizes: "
                      f"{self.size_rule_for(cfg).describe()}.")
-            tag = _tag_from(source)
+            tag = tag_from_name(original_name(source))
         if published is not None and (cfg.inference_mode, cfg.size_policy) != ("paper", "resize"):
             rule = self.size_rule_for(cfg)
             block["inference_mode"] = cfg.inference_mode
@@ -347,29 +344,7 @@ def _what_is(state: dict[str, torch.Tensor]) -> str:
         return (f"it is a ResNet generator with {res['n_blocks']} residual blocks ({res['norm']} norm) — the CycleGAN "
                 f"architecture. Convert it with `ganzoo convert cyclegan …` (sat2map, map2sat and facades_label2photo "
                 f"are published both as CycleGAN and as pix2pix models under the same names)")
-    d = infer_patchgan_config(state)
-    if d is not None:
-        kind = "a 1×1 PixelGAN" if d["kind"] == "pixel" else f"a PatchGAN (n_layers={d['n_layers']})"
-        return (f"it is {kind} discriminator on {d['input_nc']} channels, not a generator; convert the generator "
-                f"file (latest_net_G.pth)")
-    keys = list(state)
-    return (f"its keys ({', '.join(keys[:3])}{' …' if len(keys) > 3 else ''}) match no U-Net layout "
-            f"(expected model.model.0.weight [ngf, C, 4, 4] … model.model.3.bias)")
-
-
-_G_FILE_RE = re.compile(r"^(latest|\d+)_net_G(_[AB])?$")
-
-
-def _original_name(source: str) -> str:
-    """``…/facades_label2photo_pretrained/latest_net_G.pth`` and ``facades_label2photo.pth`` → ``facades_label2photo``."""
-    p = Path(source)
-    if _G_FILE_RE.match(p.stem):
-        parent = p.parent.name
-        return parent[: -len("_pretrained")] if parent.endswith("_pretrained") else parent
-    return p.stem
-
-
-def _tag_from(source: str) -> str | None:
-    tag = re.sub(r"[^a-z0-9_.\-]+", "-", _original_name(source).lower()).strip("-.")
-    return tag if tag and TAG_RE.match(tag) else None
+    return (describe_non_generator(state, generator_files="the generator file (latest_net_G.pth)")
+            or f"{describe_keys(state)} match no U-Net layout (expected model.model.0.weight [ngf, C, 4, 4] … "
+               f"model.model.3.bias)")
 
