@@ -290,3 +290,36 @@ def test_resize_rule_round_trip() -> None:
     assert tuple(tiny.shape[-2:]) == (64, 64)
     with pytest.raises(ValueError):
         SizeRule("resize", 32, size=48)
+
+
+# -- the fully connected GANs' pieces (ganzoo.nn.mlp) ---------------------------------------------------------
+
+
+def test_maxout_takes_the_max_of_its_pieces() -> None:
+    from ganzoo.nn import Maxout
+
+    layer = Maxout(4, units=3, pieces=2)
+    x = torch.randn(5, 4)
+    pieces = layer.linear(x).view(5, 3, 2)
+    assert torch.equal(layer(x), pieces.amax(dim=2))
+    sn = Maxout(4, units=3, pieces=2, sn=True)
+    assert "linear.parametrizations.weight.original" in sn.state_dict() and sn(x).shape == (5, 3)
+
+
+def test_uniform_init_and_pixel_marginal_logits() -> None:
+    from ganzoo.nn import Maxout, pixel_marginal_logits, uniform_init
+
+    net = uniform_init(torch.nn.Sequential(torch.nn.Linear(6, 8), Maxout(8, 2, 3, sn=True)), 0.05)
+    assert net[0].weight.abs().max() <= 0.05 and not net[0].bias.any()
+    assert net[1].linear.parametrizations.weight.original.abs().max() <= 0.05 and not net[1].linear.bias.any()
+    real = torch.tensor([[[[1.0, -1.0]]], [[[1.0, 0.0]]]])  # pixel means in [0, 1]: 1.0 and 0.25
+    logits = pixel_marginal_logits(real)
+    assert logits.shape == (2,)
+    assert torch.allclose(torch.sigmoid(logits), torch.tensor([1 - 1e-3, 0.25]), atol=1e-6)
+
+
+def test_unwrap_reaches_the_plain_module() -> None:
+    from ganzoo.nn import unwrap
+
+    plain = torch.nn.Linear(2, 2)
+    assert unwrap(plain) is plain and unwrap(torch.compile(plain)) is plain

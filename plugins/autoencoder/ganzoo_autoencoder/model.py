@@ -44,7 +44,7 @@ from torch import nn
 
 from ganzoo.errors import UsageError
 from ganzoo.model import GanImpl, GanModel
-from ganzoo.nn import init_weights
+from ganzoo.nn import init_weights, unwrap
 
 __all__ = ["AutoEncoderConfig", "Encoder", "Decoder", "AutoEncoder", "reconstruction_loss"]
 
@@ -160,17 +160,6 @@ def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, kind: str) -
     return per_pixel.flatten(1).sum(1)
 
 
-def _unwrap(module: nn.Module) -> nn.Module:
-    """The plain network under DDP / torch.compile wrappers (buffers are updated there)."""
-    while True:
-        inner = getattr(module, "module", None)
-        if not isinstance(inner, nn.Module):
-            inner = getattr(module, "_orig_mod", None)
-        if not isinstance(inner, nn.Module):
-            return module
-        module = inner
-
-
 def _check_images(model: GanModel, images: Any, what: str = "condition") -> torch.Tensor:
     cfg = model.config
     shape = (cfg.channels, cfg.image_size, cfg.image_size)
@@ -241,7 +230,7 @@ class AutoEncoder(GanImpl):
         x = batch["image"]
         z = model.E(x)
         if model.training:
-            _unwrap(model.G).update_code_stats(z, model.config.code_momentum)
+            unwrap(model.G).update_code_stats(z, model.config.code_momentum)
         rec = reconstruction_loss(model.G(z, logits=True), x, model.config.loss).mean()
         return {"recon": rec, "code_norm": z.detach().float().norm(dim=1).mean()}
 
@@ -271,7 +260,7 @@ class AutoEncoder(GanImpl):
 
             chunks = [b["image"] for b in DataLoader(images, batch_size=batch_size, shuffle=False)]
         codes = torch.cat([self.encode(model, c).double() for c in chunks])
-        g = _unwrap(model.G)
+        g = unwrap(model.G)
         g.code_mean.copy_(codes.mean(0))
         g.code_moment2.copy_(codes.T @ codes / codes.shape[0])
         g.code_batches.fill_(max(float(g.code_batches), 1.0))
@@ -279,7 +268,7 @@ class AutoEncoder(GanImpl):
 
     def latent(self, model: GanModel, n: int, *, seed: int | None = None) -> torch.Tensor:
         """``n`` codes from the Gaussian fitted to the training codes, reproducible for a seed."""
-        mean, cov = _unwrap(model.G).code_gaussian()
+        mean, cov = unwrap(model.G).code_gaussian()
         evals, evecs = torch.linalg.eigh(cov)
         root = evecs * evals.clamp_min(0).sqrt()  # root @ rootᵀ = cov, also when cov is singular
         eps = self.noise(n, (mean.shape[0],), seed=seed, device="cpu").double()

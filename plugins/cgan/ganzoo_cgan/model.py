@@ -81,7 +81,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 from ganzoo.data.datasets import GanDataset
 from ganzoo.errors import DataError, UsageError
 from ganzoo.model import GanImpl, GanModel
-from ganzoo.nn import gan_loss
+from ganzoo.nn import Maxout, gan_loss, pixel_marginal_logits, uniform_init, unwrap
 
 __all__ = ["CGANConfig", "Maxout", "Generator", "ConcatDiscriminator", "ProjectionDiscriminator", "CGAN",
            "AttributeDataset", "check_condition"]
@@ -180,19 +180,6 @@ class CGANConfig:
 # -- networks ---------------------------------------------------------------------------------------------
 
 
-class Maxout(nn.Module):
-    """A maxout layer (Goodfellow et al. 2013): ``units`` outputs, each the max of ``pieces`` affine maps."""
-
-    def __init__(self, in_features: int, units: int, pieces: int, *, sn: bool = False) -> None:
-        super().__init__()
-        self.units, self.pieces = units, pieces
-        linear = nn.Linear(in_features, units * pieces)
-        self.linear = spectral_norm(linear) if sn else linear
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)
-
-
 class Generator(nn.Module):
     """(z (N, nz), y (N, cond_dim)) → image (N, C, S, S) in [-1, 1]."""
 
@@ -211,13 +198,7 @@ class Generator(nn.Module):
     def init_output_bias(self, real: torch.Tensor) -> None:
         """Set the sigmoid layer's bias to the logit of each pixel's mean intensity over ``real`` (N, C, S, S) in
         [-1, 1]: G starts out drawing the data's mean image."""
-        total = ((real.detach().float() + 1) * 0.5).flatten(1).sum(0)
-        count = torch.tensor(float(real.shape[0]), device=real.device)
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.all_reduce(total)  # every process sets the same bias
-            torch.distributed.all_reduce(count)
-        p = (total / count).clamp(1e-3, 1 - 1e-3)
-        self.joint[-1].bias.copy_(torch.log(p) - torch.log1p(-p))
+        self.joint[-1].bias.copy_(pixel_marginal_logits(real))
         self.bias_from_data.fill_(1.0)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -257,29 +238,9 @@ class ProjectionDiscriminator(nn.Module):
         return self.psi(h).flatten() + (self.embed(y.to(h.dtype)) * h).sum(dim=1)
 
 
-def _unwrap(module: nn.Module) -> nn.Module:
-    """The plain network under DDP / torch.compile wrappers."""
-    while True:
-        inner = getattr(module, "module", None)
-        if not isinstance(inner, nn.Module):
-            inner = getattr(module, "_orig_mod", None)
-        if not isinstance(inner, nn.Module):
-            return module
-        module = inner
-
-
 def _intensities(x: torch.Tensor) -> torch.Tensor:
     """Flattened pixel intensities in [0, 1], what the paper's D reads (the zoo's images are in [-1, 1])."""
     return (x.flatten(1) + 1) * 0.5
-
-
-def _uniform_init(module: nn.Module, r: float) -> None:
-    for m in module.modules():
-        if isinstance(m, nn.Linear):
-            w = m.parametrizations.weight.original if hasattr(m, "parametrizations") else m.weight
-            nn.init.uniform_(w, -r, r)
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
 
 
 # -- conditions -------------------------------------------------------------------------------------------
@@ -412,8 +373,8 @@ class CGAN(GanImpl):
     def build(self, config: CGANConfig) -> GanModel:
         g = Generator(config)
         d = ProjectionDiscriminator(config) if config.discriminator == "projection" else ConcatDiscriminator(config)
-        _uniform_init(g, config.g_init_range)
-        _uniform_init(d, config.d_init_range)
+        uniform_init(g, config.g_init_range)
+        uniform_init(d, config.d_init_range)
         return self.new_model(config, {"G": g, "D": d})
 
     def configure_optimizers(self, model: GanModel) -> dict[str, torch.optim.Optimizer]:
@@ -470,7 +431,7 @@ class CGAN(GanImpl):
         """D step with G fixed: real (x, y) → real, (G(z, y'), y') → fake."""
         cfg: CGANConfig = model.config
         real, cond = batch["image"], batch["label"]
-        g = _unwrap(model.G)
+        g = unwrap(model.G)
         if cfg.g_bias_from_data and g.training and not bool(g.bias_from_data):
             g.init_output_bias(real)  # before G's first update: the first batch's pixel marginals
         y_real = _y(cfg, cond)

@@ -57,7 +57,7 @@ from torch import nn
 
 from ganzoo.errors import UsageError
 from ganzoo.model import GanImpl, GanModel
-from ganzoo.nn import gan_loss, minimax_generator_loss
+from ganzoo.nn import Maxout, gan_loss, minimax_generator_loss, pixel_marginal_logits, uniform_init, unwrap
 
 __all__ = ["GANConfig", "Maxout", "Generator", "Discriminator", "GAN", "generator_loss"]
 
@@ -119,18 +119,6 @@ class GANConfig:
         return self.channels * self.image_size * self.image_size
 
 
-class Maxout(nn.Module):
-    """A maxout layer (Goodfellow et al. 2013): ``units`` outputs, each the max of ``pieces`` affine maps."""
-
-    def __init__(self, in_features: int, units: int, pieces: int) -> None:
-        super().__init__()
-        self.units, self.pieces = units, pieces
-        self.linear = nn.Linear(in_features, units * pieces)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x).view(x.shape[0], self.units, self.pieces).amax(dim=2)
-
-
 class Generator(nn.Module):
     """z (N, nz) → image (N, C, S, S) in [-1, 1]: rectifier layers, then a sigmoid layer (as 2σ − 1)."""
 
@@ -151,13 +139,7 @@ class Generator(nn.Module):
     def init_output_bias(self, real: torch.Tensor) -> None:
         """Set the sigmoid layer's bias to the logit of each pixel's mean intensity over ``real`` (N, C, S, S) in
         [-1, 1], so that G starts out drawing the data's mean image (the authors' MNIST initialisation)."""
-        mean = ((real.detach().float() + 1) * 0.5).flatten(1).sum(0)
-        count = torch.tensor(float(real.shape[0]), device=real.device)
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            torch.distributed.all_reduce(mean)  # every process sets the same bias
-            torch.distributed.all_reduce(count)
-        p = (mean / count).clamp(1e-3, 1 - 1e-3)
-        self.main[-1].bias.copy_(torch.log(p) - torch.log1p(-p))
+        self.main[-1].bias.copy_(pixel_marginal_logits(real))
         self.bias_from_data.fill_(1.0)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -184,24 +166,6 @@ class Discriminator(nn.Module):
         return self.main((x.flatten(1) + 1) * 0.5).flatten()
 
 
-def _uniform_init(module: nn.Module, r: float) -> None:
-    for m in module.modules():
-        if isinstance(m, nn.Linear):
-            nn.init.uniform_(m.weight, -r, r)
-            nn.init.zeros_(m.bias)
-
-
-def _unwrap(module: nn.Module) -> nn.Module:
-    """The plain network under DDP / torch.compile wrappers."""
-    while True:
-        inner = getattr(module, "module", None)
-        if not isinstance(inner, nn.Module):
-            inner = getattr(module, "_orig_mod", None)
-        if not isinstance(inner, nn.Module):
-            return module
-        module = inner
-
-
 def generator_loss(fake_logits: torch.Tensor, loss_type: str) -> torch.Tensor:
     """G's loss for D's logits on generated images: ``"non_saturating"`` −log D(G(z)) or ``"minimax"``
     log(1 − D(G(z))) (both minimised, both averaged over the batch)."""
@@ -221,8 +185,8 @@ class GAN(GanImpl):
 
     def build(self, config: GANConfig) -> GanModel:
         g, d = Generator(config), Discriminator(config)
-        _uniform_init(g, config.g_init_range)
-        _uniform_init(d, config.d_init_range)
+        uniform_init(g, config.g_init_range)
+        uniform_init(d, config.d_init_range)
         return self.new_model(config, {"G": g, "D": d})
 
     def configure_optimizers(self, model: GanModel) -> dict[str, torch.optim.Optimizer]:
@@ -244,7 +208,7 @@ class GAN(GanImpl):
     def discriminator_loss(self, model: GanModel, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Ascend log D(x) + log(1 − D(G(z))) with G fixed: BCE with real → 1, generated → 0."""
         real = batch["image"]
-        g = _unwrap(model.G)
+        g = unwrap(model.G)
         if model.config.g_bias_from_data and g.training and not bool(g.bias_from_data):
             g.init_output_bias(real)  # before G's first update: the first batch's pixel marginals
         with torch.no_grad():
