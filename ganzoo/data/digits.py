@@ -15,13 +15,14 @@ This module imports only numpy and Pillow, so listing and data preparation never
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from ..hub import sha256_file
 
 __all__ = [
     "DIGITS_PNG_SHA256",
@@ -39,14 +40,6 @@ IMAGE_SIZE = 28  # the MNIST frame: a 20-px digit box centred with 4 px of backg
 _CELL = 20  # digits.png cell size and the MNIST digit box
 _ROWS, _COLS = 50, 100  # digits.png grid: 5000 cells, 5 rows (500 digits) per class
 _PER_CLASS = 500
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _pad_to_frame(cells: np.ndarray) -> np.ndarray:
@@ -79,7 +72,7 @@ def load_opencv_digits(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.nda
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found; run `python scripts/fetch_digits.py --out data/digits` to fetch it")
-    actual = _sha256(path)
+    actual = sha256_file(path)
     if actual != DIGITS_PNG_SHA256:
         raise ValueError(
             f"{path} has sha256 {actual}, expected {DIGITS_PNG_SHA256} (OpenCV digits.png from Debian "

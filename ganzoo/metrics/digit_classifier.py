@@ -20,13 +20,14 @@ Example (``real`` and ``fake``: N×1×H×W tensors in [-1, 1], the generator con
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file
 from torch import nn
+
+from ..hub import sha256_file
 
 __all__ = [
     "DIGIT_CLASSIFIER_SHA256",
@@ -102,14 +103,6 @@ class DigitClassifier(nn.Module):
         return self.head(self.features(x))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_digit_classifier(device: str | torch.device = "cpu") -> DigitClassifier:
     """Load the shipped digit classifier, frozen and in eval mode.
 
@@ -134,7 +127,7 @@ def load_digit_classifier(device: str | torch.device = "cpu") -> DigitClassifier
     path = Path(WEIGHTS_PATH)
     if not path.is_file():
         raise FileNotFoundError(f"digit classifier weights not found at {path}; reinstall ganzoo")
-    actual = _sha256(path)
+    actual = sha256_file(path)
     if actual != DIGIT_CLASSIFIER_SHA256:
         raise ValueError(
             f"{path} has sha256 {actual}, expected {DIGIT_CLASSIFIER_SHA256}; the file is corrupt or was "

@@ -28,7 +28,6 @@ The ``effnet`` weights are a plain state dict read with ``torch.load(weights_onl
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import warnings
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import GanzooError, IntegrityError, UnknownNameError, UsageError
+from ..hub import sha256_file
 from .digit_classifier import DIGIT_CLASSIFIER_SHA256, WEIGHTS_PATH, load_digit_classifier
 
 __all__ = [
@@ -429,20 +429,12 @@ def get_extractor_info(name: str) -> ExtractorInfo:
     return EXTRACTORS[name]
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @functools.lru_cache(maxsize=8)
 def _load_cached(name: str, device: str) -> FeatureExtractor:
     info = get_extractor_info(name)
     path = info.weights_path()
     if info.distribution is not None:  # the shipped digit weights are checked by load_digit_classifier itself
-        actual = _sha256(path)
+        actual = sha256_file(path)
         if actual != info.weights_sha256:
             raise IntegrityError(
                 f"{path} has sha256 {actual[:16]}…, but the '{name}' extractor is pinned to "
