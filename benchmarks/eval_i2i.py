@@ -317,25 +317,30 @@ def make_card_folder(model_id: str, spec: dict[str, Any], dest: Path, notes: str
     return dest
 
 
+def _rows_table(result: dict[str, Any], changed_header: str) -> list[str]:
+    """A result's rows as markdown: one per row for paired models, one per row and direction for two-way ones."""
+    if "paired_report" not in result:
+        lines = [f"| | PSNR ↑ | {changed_header} ↑ | SSIM ↑ | L1 ↓ | KID ↓ |", "|---|---|---|---|---|---|"]
+        for row in result["rows"]:
+            lines.append(f"| {row['row']} | {_psnr(row)} | {_f(row.get('psnr_changed'), '{:.2f}')} | "
+                         f"{_f(row.get('ssim'), '{:.3f}')} | {_f(row.get('l1'), '{:.4f}')} | {_kid(row)} |")
+        return lines
+    lines = ["| | direction | PSNR ↑ | SSIM ↑ | L1 ↓ | KID ↓ |", "|---|---|---|---|---|---|"]
+    for row in result["rows"]:
+        for d, label in (("AtoB", "Noto → Twemoji"), ("BtoA", "Twemoji → Noto")):
+            res = row[d]
+            lines.append(f"| {row['row']} | {label} | {_psnr(res)} | {_f(res.get('ssim'), '{:.3f}')} | "
+                         f"{_f(res.get('l1'), '{:.4f}')} | {_kid(res)} |")
+    return lines
+
+
 def _baseline_table(result: dict[str, Any] | None) -> str:
     """The benchmark's rows (identity baseline, real floor, the model) as a small markdown table for the card."""
     if result is None:
         return ""
     lines = ["", "", f"Measured on the {result['n_test']} held-out test images by `{SCRIPT}` (the model rows are the "
              "numbers in *Evaluation* below; KID on effnet features against the real test targets):", ""]
-    if "paired_report" not in result:
-        lines += [f"| | PSNR ↑ | PSNR, {result['n_changed']} changed pairs ↑ | SSIM ↑ | L1 ↓ | KID ↓ |",
-                  "|---|---|---|---|---|---|"]
-        for row in result["rows"]:
-            lines.append(f"| {row['row']} | {_psnr(row)} | {_f(row.get('psnr_changed'), '{:.2f}')} | "
-                         f"{_f(row.get('ssim'), '{:.3f}')} | {_f(row.get('l1'), '{:.4f}')} | {_kid(row)} |")
-    else:
-        lines += ["| | direction | PSNR ↑ | SSIM ↑ | L1 ↓ | KID ↓ |", "|---|---|---|---|---|---|"]
-        for row in result["rows"]:
-            for d, label in (("AtoB", "Noto → Twemoji"), ("BtoA", "Twemoji → Noto")):
-                res = row[d]
-                lines.append(f"| {row['row']} | {label} | {_psnr(res)} | {_f(res.get('ssim'), '{:.3f}')} | "
-                             f"{_f(res.get('l1'), '{:.4f}')} | {_kid(res)} |")
+    lines += _rows_table(result, f"PSNR, {result.get('n_changed')} changed pairs")
     return "\n".join(lines)
 
 
@@ -409,19 +414,7 @@ def markdown(results: list[dict[str, Any]], machine: str) -> str:
     for r in results:
         lines += [f"## {r['id']} — {r['direction']}", "",
                   f"Test split of `{r['data']}`: {r['n_test']} images. Model folder: `{r['folder']}`.", ""]
-        if "paired_report" not in r:
-            lines += [f"| | PSNR ↑ | PSNR of the {r['n_changed']} changed pairs ↑ | SSIM ↑ | L1 ↓ | KID ↓ |",
-                      "|---|---|---|---|---|---|"]
-            for row in r["rows"]:
-                lines.append(f"| {row['row']} | {_psnr(row)} | {_f(row.get('psnr_changed'), '{:.2f}')} | "
-                             f"{_f(row.get('ssim'), '{:.3f}')} | {_f(row.get('l1'), '{:.4f}')} | {_kid(row)} |")
-        else:
-            lines += ["| | direction | PSNR ↑ | SSIM ↑ | L1 ↓ | KID ↓ |", "|---|---|---|---|---|---|"]
-            for row in r["rows"]:
-                for d, label in (("AtoB", "Noto → Twemoji"), ("BtoA", "Twemoji → Noto")):
-                    res = row[d]
-                    lines.append(f"| {row['row']} | {label} | {_psnr(res)} | "
-                                 f"{_f(res.get('ssim'), '{:.3f}')} | {_f(res.get('l1'), '{:.4f}')} | {_kid(res)} |")
+        lines += _rows_table(r, f"PSNR of the {r.get('n_changed')} changed pairs")
         lines += ["", f"Evaluated in {r['seconds']:.0f} s.", ""]
     return "\n".join(lines)
 
