@@ -25,13 +25,7 @@ from ganzoo.errors import DataError, UsageError, WeightsError, WeightsUnavailabl
 from ganzoo.testing import check_plugin
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny convolutions are far slower with several intra-op threads on a shared CPU
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # -- the original, from the notes ---------------------------------------------------------------------------

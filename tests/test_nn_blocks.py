@@ -29,13 +29,7 @@ from ganzoo.nn import (
 from ganzoo.translate import SizeRule, fit, unfit
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny convolutions are far slower with several intra-op threads on a shared CPU
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _params(m: nn.Module) -> int:
