@@ -98,6 +98,9 @@ def run(case: dict[str, Any], variant: str, data: Path, args: argparse.Namespace
     from ganzoo.train import Trainer, TrainerOptions
 
     cuda = torch.cuda.is_available() and args.device != "cpu"
+    if cuda:
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()  # this run's peak only (not the FLOP count's or the previous run's)
     stamps: list[float] = []
     started = time.perf_counter()
 
@@ -120,8 +123,6 @@ def run(case: dict[str, Any], variant: str, data: Path, args: argparse.Namespace
         raise SystemExit(f"{case['name']} {variant}: fewer than {args.warmup + 1} steps ran; raise --max-seconds")
     its = steps / (timed[-1] - timed[0])
     mem = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
     return {"case": case["name"], "variant": variant, "batch": case["batch"], "steps_timed": steps,
             "it_per_s": its, "images_per_s": its * case["batch"], "warmup_s": timed[0] - started,
             "peak_memory_gib": mem}
