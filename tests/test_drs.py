@@ -58,6 +58,10 @@ def test_conditional_drs_keeps_each_samples_condition(tmp_path, discriminator) -
     result = rejection_sample(model, len(wanted), condition=wanted, seed=0, burn_in=200, percentile=50)
     assert torch.equal(result.condition, wanted) and result.samples.shape[0] == len(wanted)
     assert 0 < result.acceptance_rate < 1
+    # a bound and γ per distinct condition, and the counts add up
+    assert [s["condition"] for s in result.per_condition] == [0, 1, 2, 3]
+    assert sum(s["drawn"] for s in result.per_condition) == result.drawn
+    assert sum(s["accepted"] for s in result.per_condition) == result.accepted
     # accepted samples score higher under D(x | c) than fresh proposals for the same conditions
     props_c = wanted.repeat(32)
     proposals = model.sample(len(props_c), seed=99, condition=props_c)
