@@ -104,3 +104,15 @@ def test_cli_drs_with_condition(tmp_path) -> None:
                                    "-o", str(tmp_path / "g.png")])
     assert res.exit_code == 0, res.output
     assert "6 samples by discriminator rejection sampling" in res.output and (tmp_path / "g.png").is_file()
+
+
+@pytest.mark.parametrize("extra, named", [(["--condition", "all"], "--condition all"), (["--interpolate"], "--interpolate"),
+                                          (["--truncation", "0.7"], "--truncation")])
+def test_cli_drs_refuses_options_it_would_ignore(tmp_path, extra, named) -> None:
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+
+    res = CliRunner().invoke(cli, ["sample", "dcgan-digits", "--drs", *extra, "-o", str(tmp_path / "g.png")])
+    assert res.exit_code != 0 and f"cannot be combined with {named}" in res.output
+    assert res.output.count("\n") == 1 and not (tmp_path / "g.png").exists()

@@ -357,6 +357,12 @@ def sample(name: str, n: int, seed: int, output: Path, input_path: Path | None, 
     out_parent = output.parent if str(output.parent) else Path(".")
     if not out_parent.is_dir():
         raise UsageError(f"Cannot write {output}: the folder {out_parent} does not exist (create it first)")
+    if drs:
+        clash = [flag for flag, on in (("--input", input_path is not None), ("--interpolate", interpolate),
+                                       ("--truncation", truncation is not None), ("--condition all", condition == "all"))
+                 if on]
+        if clash:
+            raise UsageError(f"--drs draws its own samples and cannot be combined with {', '.join(clash)}: drop one")
     import torch
 
     import ganzoo
