@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import ganzoo
     from ganzoo.drs import calibrate, default_condition, rejection_sample
+    from ganzoo.errors import GanzooError
     from ganzoo.metrics import load_extractor, real_features
 
     if not Path(args.data).is_dir():
@@ -84,7 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     ext = load_extractor("digits", "cpu")
     rows, records = [], []
     for name in names:
-        model = ganzoo.load(name, components="all", device="cpu")
+        try:
+            model = ganzoo.load(name, components="all", device="cpu")
+            if not callable(getattr(model.impl, "discriminate", None)):
+                raise GanzooError(f"{model.plugin.name} has no discriminate(): nothing to reject with")
+        except GanzooError as err:
+            print(f"skipped {name}: {err}", file=sys.stderr)
+            continue
         cfg, task = model.config, model.plugin.task
         real = real_features(args.data, extractor=ext, config=cfg, split="test")
         labels = default_condition(model, args.n)
@@ -107,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
             records.append({"model": name, "variant": what, "n": int(images.shape[0]), "acceptance_rate": rate,
                             "calibration": list(ab) if what == "DRS, calibrated" else None, **scores})
             print(rows[-1], flush=True)
+    if not rows:
+        print("error: no model could be evaluated (pass --model with a model that ships its discriminator)",
+              file=sys.stderr)
+        return 1
     header = ["| model | sampling | N | acceptance | KID ↓ | FID ↓ | precision ↑ | recall ↑ | label accuracy ↑ |",
               "|---|---|---|---|---|---|---|---|---|"]
     text = "\n".join([

@@ -544,7 +544,7 @@ def test_compare_generation_script_writes_table_and_readme(dcgan_folder, digits,
     assert bad.read_text() == "no markers\n"
 
 
-def test_drs_effect_script(digits, tmp_path):
+def test_drs_effect_script(digits, tmp_path, capsys):
     """benchmarks/drs_effect.py: plain, raw-DRS and calibrated-DRS rows, label accuracy for a conditional model."""
     if "cgan" not in {r.name for r in ganzoo.list_plugins()}:
         pytest.skip("the cgan plugin is not installed")
@@ -561,3 +561,10 @@ def test_drs_effect_script(digits, tmp_path):
     assert records[0]["acceptance_rate"] is None and all(0 < r["acceptance_rate"] < 1 for r in records[1:])
     assert all(r["n"] == 30 and 0 <= r["accuracy"] <= 1 and np.isfinite(r["kid"]) for r in records)
     assert len(records[2]["calibration"]) == 2 and "| DRS, calibrated | 30 |" in (out / "drs.md").read_text()
+    # models that cannot be loaded, or have no discriminator, are skipped with a message
+    vae = ganzoo.build("vae", seed=0, **dict(registry.get_plugin("vae").tiny_config)).save_pretrained(tmp_path / "v")
+    assert _benchmark("drs_effect").main(["--model", "no-such-model", "--model", str(vae), "--data", str(digits),
+                                          "--n", "30", "--out", str(tmp_path / "o2")]) == 1
+    err = capsys.readouterr().err
+    assert "skipped no-such-model: Unknown model" in err and "vae has no discriminate()" in err
+    assert "error: no model could be evaluated" in err
