@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         try:
             model = ganzoo.load(name, components="all", device="cpu")
-            if not callable(getattr(model.impl, "discriminate", None)):
+            if not model.impl.supports("discriminate"):
                 raise GanzooError(f"{model.plugin.name} has no discriminate(): nothing to reject with")
         except GanzooError as err:
             print(f"skipped {name}: {err}", file=sys.stderr)

@@ -95,7 +95,7 @@ def run(case: dict[str, Any], variant: str, data: Path, args: argparse.Namespace
     import torch
 
     import ganzoo
-    from ganzoo.train import Trainer, TrainerOptions
+    from ganzoo.training import Trainer, TrainerOptions
 
     cuda = torch.cuda.is_available() and args.device != "cpu"
     if cuda:

@@ -82,7 +82,7 @@ def bare_stepper(args: argparse.Namespace) -> Callable[[], None]:
 
 
 def run_trainer(args: argparse.Namespace, on_step_end: Callable) -> None:
-    from ganzoo.train import Trainer, TrainerOptions
+    from ganzoo.training import Trainer, TrainerOptions
 
     opts = TrainerOptions(max_steps=args.warmup + args.steps, batch_size=args.batch_size, sample_every=0,
                           checkpoint_every=0, progress=not args.no_progress, log_every=args.log_every)

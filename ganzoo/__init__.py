@@ -26,7 +26,8 @@ from .plugin import TASKS, Plugin, Task  # noqa: E402
 from .registry import list_models, list_plugins  # noqa: E402
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .model import GanImpl, GanModel
+    from .impl import GanImpl
+    from .model import GanModel
 
 __all__ = [
     "__version__",
@@ -45,7 +46,7 @@ __all__ = [
     *_error_names,
 ]
 
-_LAZY = {"GanModel": ".model", "GanImpl": ".model"}  # torch-backed names, imported on first access
+_LAZY = {"GanModel": ".model", "GanImpl": ".impl"}  # torch-backed names, imported on first access
 
 
 def __getattr__(name: str) -> Any:

@@ -98,7 +98,7 @@ def build(name: str, *, seed: int | None = None, **overrides: Any) -> "GanModel"
 
 def train(model: "GanModel | str", data: str | os.PathLike[str], *, out: str | os.PathLike[str],
           **options: Any) -> "GanModel":
-    """Train a model with the shared adversarial trainer (see :mod:`ganzoo.train`).
+    """Train a model with the shared adversarial trainer (see :mod:`ganzoo.training`).
 
     Args:
         model: a :class:`GanModel` (e.g. from :func:`build` or :func:`load`) or a plugin id.
@@ -109,7 +109,7 @@ def train(model: "GanModel | str", data: str | os.PathLike[str], *, out: str | o
     Returns:
         `GanModel`: the trained model (also saved in ``out``).
     """
-    from .train import train as _train
+    from .training import train as _train
 
     return _train(model, data, out=out, **options)
 

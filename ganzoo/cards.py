@@ -304,22 +304,10 @@ def make_card(
         model_name=f"{plugin.name}-{tag}" if eval_results else None,
         ganzoo=block,
     )
-    from .plugin import TASKS
+    from .tasks import TASKS
 
     name = template_kwargs.get("load_name") or f"{plugin.name}-{tag}"
-    kind = TASKS[plugin.task].conditioning
-    defaults = {
-        "image": (f"ganzoo sample {name} --input photo.png -o out.png   # or a folder of images",
-                  "out = model.sample(condition=images)  # images: float NCHW in [-1, 1], any size"),
-        "domain": (f"ganzoo sample {name} --input photo.png -o out.png",
-                   "out = model.sample(condition={'image': images, 'target': labels})"),
-        "audio": (f"ganzoo sample {name} --input noisy.wav -o clean.wav",
-                  "clean = model.sample(condition=noisy)  # (N, T) in [-1, 1]"),
-        "frames": (f"ganzoo sample {name} --input frames/ -o future.gif",
-                   "future = model.sample(condition=frames)  # (N, T, C, H, W)"),
-        "label": (f"ganzoo sample {name} --condition all -o grid.png   # a row per class",
-                  "images = model.sample(condition=[0, 1, 2], seed=0)  # one image per label"),
-    }.get(kind)
+    defaults = TASKS[plugin.task].usage(name)
     if defaults is not None:
         template_kwargs.setdefault("cli_usage", defaults[0])
         template_kwargs.setdefault("usage", defaults[1])

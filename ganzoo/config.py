@@ -15,7 +15,9 @@ from typing import Any, Literal, Mapping, Union
 
 from .errors import ConfigError, close_matches
 
-__all__ = ["from_dict", "to_dict", "override", "describe", "parse_value", "FieldInfo"]
+__all__ = ["from_dict", "to_dict", "override", "describe", "parse_value", "FieldInfo", "ImageConfig",
+           "ConditionalConfig", "TranslationConfig", "PairedTranslationConfig", "DomainConfig", "AudioConfig",
+           "VideoConfig"]
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -215,3 +217,107 @@ def describe(cls: type) -> list[FieldInfo]:
             default = "(required)"
         out.append(FieldInfo(f.name, _type_name(hints.get(f.name, f.type)), default, f.metadata.get("help", "")))
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# typed bases: the config fields the core reads, one default each
+#
+# A task kind names the base its plugins' configs derive from (``ganzoo.tasks``); the core reads these fields
+# and no others, so a plugin's config is free to add anything. A plugin that wants another default redeclares
+# the field in its own dataclass (it keeps its place in the field order); range checks live in
+# ``__post_init__``, which a plugin config that defines its own must call (``super().__post_init__()``).
+
+
+def _positive(config: Any, *names: str) -> None:
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
+@dataclasses.dataclass
+class ImageConfig:
+    """Images the core can read, write and measure: ``image_size`` × ``image_size`` with ``channels`` channels."""
+
+    image_size: int = dataclasses.field(default=64, metadata={"help": "image side in pixels"})
+    channels: int = dataclasses.field(default=3, metadata={"help": "image channels (1 grey, 3 RGB)"})
+
+    def __post_init__(self) -> None:
+        _positive(self, "image_size", "channels")
+
+
+@dataclasses.dataclass
+class ConditionalConfig(ImageConfig):
+    """Class-conditional image models: labels are integers in ``[0, num_classes)``."""
+
+    num_classes: int = dataclasses.field(default=10, metadata={"help": "number of class labels"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.label_conditioned:
+            _positive(self, "num_classes")
+
+    @property
+    def label_conditioned(self) -> bool:
+        """True when the condition is a class label (a plugin conditioned on attribute vectors says False)."""
+        return True
+
+
+@dataclasses.dataclass
+class TranslationConfig:
+    """Image-to-image translators: ``input_channels`` in, ``output_channels`` out, trained on ``image_size`` crops
+    of images first resized to ``load_size`` (None: straight to ``image_size``), flipped at random when ``flip``."""
+
+    image_size: int = dataclasses.field(default=256, metadata={"help": "training crop side in pixels"})
+    load_size: int | None = dataclasses.field(default=None, metadata={"help": "resize to this side before cropping"})
+    flip: bool = dataclasses.field(default=True, metadata={"help": "random horizontal flips in training"})
+    input_channels: int = dataclasses.field(default=3, metadata={"help": "channels of the input images"})
+    output_channels: int = dataclasses.field(default=3, metadata={"help": "channels of the output images"})
+
+    def __post_init__(self) -> None:
+        _positive(self, "image_size", "input_channels", "output_channels")
+        if self.load_size is not None and self.load_size < self.image_size:
+            raise ValueError(f"load_size ({self.load_size}) must be ≥ image_size ({self.image_size})")
+
+
+@dataclasses.dataclass
+class PairedTranslationConfig(TranslationConfig):
+    """Translators trained on aligned pairs: ``direction`` says which half of an A|B image is the input."""
+
+    direction: Literal["AtoB", "BtoA"] = dataclasses.field(
+        default="AtoB", metadata={"help": "AtoB: the left half of each pair image is the input"})
+
+
+@dataclasses.dataclass
+class DomainConfig(ImageConfig):
+    """One translator between ``num_domains`` image domains (one folder per domain)."""
+
+    num_domains: int = dataclasses.field(default=5, metadata={"help": "number of domains"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.num_domains < 2:
+            raise ValueError(f"num_domains must be ≥ 2, got {self.num_domains}")
+
+
+@dataclasses.dataclass
+class AudioConfig:
+    """Mono audio at ``sample_rate``; training windows of ``segment_length`` samples."""
+
+    sample_rate: int = dataclasses.field(default=16000, metadata={"help": "sample rate in Hz"})
+    segment_length: int = dataclasses.field(default=16384, metadata={"help": "training window in samples"})
+
+    def __post_init__(self) -> None:
+        _positive(self, "sample_rate", "segment_length")
+
+
+@dataclasses.dataclass
+class VideoConfig(ImageConfig):
+    """Clips of ``image_size``² frames: ``context_frames`` in, ``future_frames`` predicted."""
+
+    context_frames: int = dataclasses.field(default=4, metadata={"help": "frames the model sees"})
+    future_frames: int = dataclasses.field(default=4, metadata={"help": "frames the model predicts"})
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _positive(self, "context_frames", "future_frames")

@@ -106,7 +106,7 @@ def convert_checkpoint(plugin_name: str, original: str | os.PathLike[str], out_d
 
     spec = get_plugin(plugin_name)
     impl = spec.load_impl()
-    if not callable(getattr(impl, "convert", None)):
+    if not impl.supports("convert"):
         raise UsageError(f"plugin '{plugin_name}' has no converter for original checkpoints")
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):

@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from .errors import UsageError
+from .explore import num_classes
 
 __all__ = ["DRSResult", "rejection_sample", "calibrate", "default_condition"]
 
@@ -82,10 +83,10 @@ def default_condition(model: Any, n: int, condition: Any = None) -> torch.Tensor
             conditions is neither 1 nor ``n``.
     """
     if condition is None:
-        if model.plugin.task != "class-conditional":
+        if model.task.conditioning != "label":
             return None
-        k = getattr(model.config, "num_classes", None)
-        if getattr(model.config, "condition", "label") != "label" or not k:
+        k = num_classes(model)
+        if k is None:
             raise UsageError(f"{model.plugin.name} is conditioned on attribute vectors: give condition= "
                              f"(one vector, or one per sample) for rejection sampling")
         return torch.arange(n) % int(k)
@@ -164,7 +165,7 @@ def rejection_sample(model: Any, n: int, *, condition: Any = None, seed: int = 0
         UsageError: the plugin has no ``discriminate``, its discriminator was not loaded, or the condition does
             not fit the model.
     """
-    if not callable(getattr(model.impl, "discriminate", None)):
+    if not model.impl.supports("discriminate"):
         raise UsageError(f"{model.plugin.name} has no discriminate(): discriminator rejection sampling needs one")
     loaded = getattr(model, "loaded_components", None)
     if loaded is not None and all(c in model.plugin.inference for c in loaded):

@@ -45,7 +45,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor, eps: float = 1e-7) 
 
 def supports_latent(model: Any) -> bool:
     """Whether the plugin exposes its latent space (``latent`` + ``generate``)."""
-    return callable(getattr(model.impl, "latent", None)) and callable(getattr(model.impl, "generate", None))
+    return model.impl.supports("latent")
 
 
 def _need_latent(model: Any, what: str) -> None:
@@ -55,9 +55,11 @@ def _need_latent(model: Any, what: str) -> None:
 
 
 def num_classes(model: Any) -> int | None:
-    """The number of class labels of a class-conditional model (None otherwise)."""
-    n = getattr(model.config, "num_classes", None)
-    return int(n) if n is not None else None
+    """The number of class labels of a label-conditional model (None otherwise)."""
+    from .config import ConditionalConfig
+
+    cfg = model.config
+    return int(cfg.num_classes) if isinstance(cfg, ConditionalConfig) and cfg.label_conditioned else None
 
 
 def _generate(model: Any, z: torch.Tensor, condition: Any) -> torch.Tensor:
@@ -98,7 +100,7 @@ def truncated_latent(model: Any, n: int, psi: float, *, seed: int = 0) -> torch.
     """Codes from the prior truncated to ``|z_i| ≤ psi`` by resampling the entries outside (the truncation trick,
     Brock et al. 2019, BigGAN §3.1): trades variety for fidelity as ``psi`` shrinks."""
     _need_latent(model, "truncation")
-    if getattr(model.impl, "latent_distribution", "normal") != "normal":
+    if model.impl.latent_distribution != "normal":
         raise UsageError(f"truncation needs a Gaussian latent; {model.plugin.name}'s is "
                          f"{model.impl.latent_distribution}")
     if not psi > 0:

@@ -378,8 +378,7 @@ def _load_plan(data: dict[str, Any], plugin: Any, components: Iterable[str] | st
     bases = [c for c in available if not c.endswith("_ema") or c[:-4] not in plugin.components]
     if components is None and options:
         # the plugin may need fewer networks for these sampling options (a CycleGAN direction: one generator)
-        hook = getattr(plugin.load_impl(), "inference_components", None)
-        wanted = hook(**options) if callable(hook) else None
+        wanted = plugin.load_impl().inference_components(**options)
         # only when the folder has them: otherwise load as usual and let sample() explain what is missing
         if wanted and all(c in available or f"{c}_ema" in available for c in wanted):
             components = list(wanted)

@@ -20,8 +20,9 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from .errors import PluginLoadError, PluginValidationError
+from .tasks import TASKS, Task
 
-__all__ = ["Plugin", "Task", "TASKS", "PLUGIN_NAME_RE", "TAG_RE", "import_object"]
+__all__ = ["Plugin", "Task", "TASKS", "PLUGIN_NAME_RE", "TAG_RE", "import_object"]  # Task, TASKS: from .tasks
 
 #: Plugin ids: lower-case, no hyphen and no dot, so ``<plugin>-<tag>`` splits unambiguously at the first hyphen.
 PLUGIN_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -29,34 +30,6 @@ PLUGIN_NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 TAG_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 _DOTTED_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _COMPONENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class Task:
-    """What a task kind means for inputs and outputs (the CLI reads and writes by it)."""
-
-    name: str
-    modality: str  # "image", "audio" or "video": the form of sample()'s output
-    conditioning: str  # "none", "label", "image", "domain", "audio", "frames": what sample(condition=…) takes
-    description: str
-
-
-#: Every task a plugin may declare, keyed by name.
-TASKS: Mapping[str, Task] = MappingProxyType(
-    {
-        t.name: t
-        for t in (
-            Task("unconditional", "image", "none", "images from noise (GAN, DCGAN)"),
-            Task("class-conditional", "image", "label", "images from noise and a class label or attribute vector"),
-            Task("paired-translation", "image", "image", "image-to-image translation learned from aligned pairs"),
-            Task("unpaired-translation", "image", "image", "image-to-image translation learned from unaligned sets"),
-            Task("multi-domain-translation", "image", "domain", "one translator between many domains"),
-            Task("speech-enhancement", "audio", "audio", "noisy speech in, clean speech out"),
-            Task("video-prediction", "video", "frames", "future frames from past frames"),
-            Task("reconstruction", "image", "none", "auto-encoders and VAEs: encode, decode, sample codes"),
-        )
-    }
-)
 
 
 def import_object(path: str, *, plugin: str = "?") -> Any:
@@ -84,11 +57,14 @@ class Plugin:
 
     Args:
         name (`str`): plugin id, ``[a-z][a-z0-9_]*`` (no hyphen, no dot).
-        task (`str`): one of :data:`TASKS`.
+        task (`str`): one of :data:`ganzoo.tasks.TASKS`; decides the data layout, what ``sample(condition=…)``
+            takes, the writers and the default metrics, and the typed config base the config must derive from.
         summary (`str`): one line for ``ganzoo list``.
         paper (`str`): URL of the paper the implementation follows.
-        config (`str`): ``"module:Class"`` of the config dataclass (architecture + loss hyper-parameters).
-        impl (`str`): ``"module:Class"`` of the implementation (build, losses, sample; see :class:`ganzoo.GanImpl`).
+        config (`str`): ``"module:Class"`` of the config dataclass (architecture + loss hyper-parameters), derived
+            from the task's base in :mod:`ganzoo.config` (``ImageConfig``, ``TranslationConfig`` …).
+        impl (`str`): ``"module:Class"`` of the implementation, a :class:`ganzoo.GanImpl` subclass (build, losses,
+            sample and optional hooks, checked by :func:`ganzoo.impl.validate_impl`).
         components (`tuple[str, ...]`): names of the networks, one safetensors file each (``("G", "D")``).
         inference (`tuple[str, ...]`, *optional*): the components ``load()`` fetches; default: the first one.
         default_tag (`str`, *optional*): the tag ``load("<plugin>")`` means.
@@ -174,32 +150,35 @@ class Plugin:
         return TASKS[self.task].modality
 
     def load_config_class(self) -> type:
-        """Import and return the config dataclass (imports the plugin's model module, i.e. torch)."""
+        """Import and return the config dataclass (imports the plugin's model module, i.e. torch).
+
+        Raises:
+            PluginLoadError: the module cannot be imported.
+            PluginValidationError: it is not a dataclass, or does not derive from the task's config base.
+        """
         import dataclasses
 
         cls = import_object(self.config, plugin=self.name)
         if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
             raise PluginValidationError(self.name, f"config {self.config} is not a dataclass")
+        TASKS[self.task].check_config_class(self.name, cls)
         return cls
 
     def load_impl(self) -> Any:
-        """Import the implementation and return an instance of it (a class is instantiated with no arguments).
+        """Import the implementation, validate it against the contract and return an instance of it.
 
         The instance gets this spec as ``impl.plugin`` (see :meth:`ganzoo.GanImpl.new_model`).
+
+        Raises:
+            PluginLoadError: the module cannot be imported.
+            PluginValidationError: the class breaks the contract (:func:`ganzoo.impl.validate_impl`).
         """
+        from .impl import validate_impl
+
         obj = import_object(self.impl, plugin=self.name)
-        if isinstance(obj, type):
-            obj = obj()
-        try:  # the implementation learns which spec it serves (one implementation may back several plugins)
-            obj.plugin = self
-        except AttributeError:
-            pass
-        for required in ("build", "sample"):
-            if not callable(getattr(obj, required, None)):
-                raise PluginValidationError(self.name, f"impl {self.impl} has no {required}() method")
-        has_halves = callable(getattr(obj, "discriminator_loss", None)) and callable(getattr(obj, "generator_loss", None))
-        if not has_halves and not callable(getattr(obj, "train_step", None)):
-            raise PluginValidationError(
-                self.name, f"impl {self.impl} needs discriminator_loss() + generator_loss(), or train_step()"
-            )
-        return obj
+        cls = obj if isinstance(obj, type) else type(obj)
+        validate_impl(self.name, cls)
+        instance = obj() if isinstance(obj, type) else obj
+        # the implementation learns which spec it serves (one implementation may back several plugins)
+        instance.plugin = self
+        return instance

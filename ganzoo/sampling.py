@@ -1,20 +1,14 @@
-"""Sampling utilities for every task (core, not per plugin): previews, grids and writers for each modality."""
+"""Writers shared by the tasks (WAV, GIF, translation grids) and the trainer's preview entry point."""
 
 from __future__ import annotations
 
-import logging
 import wave
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from .data.images import save_image_grid
-
 __all__ = ["preview", "write_wav", "write_gif", "translation_grid"]
-
-logger = logging.getLogger(__name__)
 
 
 def write_wav(audio: torch.Tensor, path: str | Path, sample_rate: int) -> Path:
@@ -65,52 +59,7 @@ def translation_grid(inputs: torch.Tensor, outputs: torch.Tensor, targets: torch
     return torch.cat(rows)
 
 
-def _items(dataset: Any, k: int) -> dict[str, torch.Tensor]:
-    from torch.utils.data import default_collate
-
-    k = min(k, len(dataset))
-    # evenly spaced items: a preview that covers the data, identical at every step
-    idx = np.linspace(0, len(dataset) - 1, k).round().astype(int).tolist()
-    return default_collate([dataset[i] for i in idx])
-
-
-@torch.no_grad()
 def preview(model: Any, dataset: Any, stem: str | Path, *, n: int = 64, seed: int = 0) -> Path | None:
-    """Write a preview of ``model`` next to ``stem`` (suffix chosen by the task) and return its path.
-
-    Unconditional: a grid of ``n`` samples. Class-conditional: a row per class. Image-conditioned: rows of
-    input | output | target for a fixed set of items. Audio: a WAV of enhanced items. Video: a GIF.
-    A plugin can take over with ``impl.preview(model, dataset, stem, n=, seed=)``.
-    """
-    impl, task = model.impl, model.plugin.task
-    stem = Path(stem)
-    if callable(getattr(impl, "preview", None)):
-        return impl.preview(model, dataset, stem, n=n, seed=seed)
-    from .plugin import TASKS
-
-    kind = TASKS[task].conditioning
-    modality = TASKS[task].modality
-    if modality == "image" and kind == "none":
-        return save_image_grid(model.sample(n, seed=seed), stem.with_suffix(".png"))
-    if modality == "image" and kind == "label":
-        k = int(getattr(model.config, "num_classes", 10))
-        per = max(1, n // k)
-        labels = torch.arange(k).repeat_interleave(per)
-        return save_image_grid(model.sample(len(labels), condition=labels, seed=seed), stem.with_suffix(".png"), nrow=per)
-    if modality == "image" and kind == "image":
-        batch = _items(dataset, min(8, n))
-        out = model.sample(condition=batch["A"].to(model.device), seed=seed)
-        grid = translation_grid(batch["A"], out, batch.get("B"))
-        return save_image_grid(grid, stem.with_suffix(".png"), nrow=batch["A"].shape[0])
-    if modality == "audio":
-        batch = _items(dataset, 2)
-        out = model.sample(condition=batch["noisy"].to(model.device), seed=seed)
-        sr = int(getattr(model.config, "sample_rate", 16000))
-        return write_wav(torch.cat([batch["noisy"], out.cpu(), batch["clean"]]), stem.with_suffix(".wav"), sr)
-    if modality == "video":
-        batch = _items(dataset, 4)
-        ctx = int(getattr(model.config, "context_frames", batch["frames"].shape[1] // 2))
-        out = model.sample(condition=batch["frames"][:, :ctx].to(model.device), seed=seed)
-        return write_gif(torch.cat([batch["frames"][:, :ctx], out.cpu()], dim=1), stem.with_suffix(".gif"))
-    logger.info("no generic preview for task %s; the plugin can define preview()", task)
-    return None
+    """Write the trainer's preview of ``model`` next to ``stem`` and return its path: the plugin's ``preview`` hook,
+    whose default is the task's (a grid of samples, a row per class, input | output | target rows, a WAV, a GIF)."""
+    return model.impl.preview(model, dataset, Path(stem), n=n, seed=seed)

@@ -67,14 +67,16 @@ import torch
 from torch import nn
 
 from ganzoo import GanImpl, GanModel, UsageError
+from ganzoo.config import ConditionalConfig, ImageConfig, PairedTranslationConfig
 from ganzoo.nn import gan_loss, init_weights
 '''
 
 _MODEL_UNCONDITIONAL = '''
 
 @dataclass
-class {cls}Config:
-    """Every field needs a default; `ganzoo train {name} --set key=value` reaches each one."""
+class {cls}Config(ImageConfig):
+    """Every field needs a default; `ganzoo train {name} --set key=value` reaches each one. The task's base
+    (ImageConfig) holds the fields the core reads; redeclare them to change their defaults."""
 
     image_size: int = field(default=32, metadata={{"help": "output side in pixels"}})
     channels: int = field(default=1, metadata={{"help": "image channels"}})
@@ -122,19 +124,20 @@ class {cls}(GanImpl):
         fake = model.G(self.noise(batch["image"].shape[0], (model.config.nz,), device=batch["image"].device))
         return {{"g_adv": gan_loss(model.D(fake), True, for_discriminator=False)}}
 
-    def sample(self, model: GanModel, n: int | None = None, *, condition: Any = None, seed: int | None = None,
-               **kwargs: Any) -> torch.Tensor:
-        if condition is not None:
-            raise UsageError("{name} is unconditional: it takes no condition")
-        z = self.noise(64 if n is None else n, (model.config.nz,), seed=seed, device=model.device)
-        return model.G(z)
+    # latent + generate give the core what it needs to derive sample(n, seed=…), interpolation and truncation
+    def latent(self, model: GanModel, n: int, *, seed: int | None = None) -> torch.Tensor:
+        return self.noise(n, (model.config.nz,), seed=seed, device=model.device)
+
+    def generate(self, model: GanModel, z: torch.Tensor, *, condition: Any = None) -> torch.Tensor:
+        return model.G(z.to(model.device))
 '''
 
 _MODEL_CONDITIONAL = '''
 
 @dataclass
-class {cls}Config:
-    """Every field needs a default; `ganzoo train {name} --set key=value` reaches each one."""
+class {cls}Config(ConditionalConfig):
+    """Every field needs a default; `ganzoo train {name} --set key=value` reaches each one. The task's base
+    (ConditionalConfig) holds the fields the core reads; redeclare them to change their defaults."""
 
     image_size: int = field(default=32, metadata={{"help": "output side in pixels"}})
     channels: int = field(default=1, metadata={{"help": "image channels"}})
@@ -195,8 +198,8 @@ class {cls}(GanImpl):
         fake, yf = self._fake(model, batch["image"].shape[0], batch["image"].device)
         return {{"g_adv": gan_loss(model.D(fake, yf), True, for_discriminator=False)}}
 
-    def sample(self, model: GanModel, n: int | None = None, *, condition: Any = None, seed: int | None = None,
-               **kwargs: Any) -> torch.Tensor:
+    def sample(self, model: GanModel, n: int | None = None, *, condition: Any = None,
+               seed: int | None = None) -> torch.Tensor:
         k = model.config.num_classes
         if condition is None:
             n = k if n is None else n
@@ -214,12 +217,12 @@ class {cls}(GanImpl):
 _MODEL_PAIRED = '''
 
 @dataclass
-class {cls}Config:
-    """Every field needs a default; `ganzoo train {name} --set key=value` reaches each one."""
+class {cls}Config(PairedTranslationConfig):
+    """Every field needs a default; `ganzoo train {name} --set key=value` reaches each one. The task's base
+    (PairedTranslationConfig: image_size, load_size, flip, input/output_channels, direction) holds the fields the
+    core reads; redeclare them to change their defaults."""
 
     image_size: int = field(default=64, metadata={{"help": "training crop side"}})
-    input_channels: int = 3
-    output_channels: int = 3
     width: int = field(default=32, metadata={{"help": "channels of the hidden layers"}})
     lambda_l1: float = field(default=100.0, metadata={{"help": "weight of the L1 term (pix2pix: 100)"}})
     lr: float = 2e-4
@@ -274,11 +277,13 @@ class {cls}(GanImpl):
         return {{"g_adv": gan_loss(model.D(a, fake), True, for_discriminator=False),
                 "g_l1": model.config.lambda_l1 * (fake - b).abs().mean()}}
 
-    def sample(self, model: GanModel, n: int | None = None, *, condition: Any = None, seed: int | None = None,
-               **kwargs: Any) -> torch.Tensor:
-        if condition is None:
-            raise UsageError("{name} translates images: pass condition=<images (N, C, H, W) in [-1, 1]>")
-        return model.G(torch.as_tensor(condition).to(model.device))
+    def sample(self, model: GanModel, n: int | None = None, *, condition: Any = None,
+               seed: int | None = None) -> torch.Tensor:
+        # the core has checked that a condition was given (the task requires one); check its form here
+        x = torch.as_tensor(condition)
+        if x.dim() != 4 or x.shape[1] != model.config.input_channels:
+            raise UsageError(f"{name} translates images (N, {{model.config.input_channels}}, H, W), got {{tuple(x.shape)}}")
+        return model.G(x.to(model.device))
 '''
 
 _TEST = '''\

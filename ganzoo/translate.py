@@ -88,13 +88,8 @@ class SizeRule:
 
 
 def size_rule(model: Any) -> SizeRule:
-    """The model's :class:`SizeRule`: ``impl.size_rule(model)``, else padding to ``impl.size_multiple`` (default 1)."""
-    impl = model.impl
-    if callable(getattr(impl, "size_rule", None)):
-        return impl.size_rule(model)
-    mult = getattr(impl, "size_multiple", 1)
-    mult = int(mult(model) if callable(mult) else mult)
-    return SizeRule("pad", mult)
+    """The model's :class:`SizeRule` (its ``size_rule`` hook; default: padding to ``impl.size_multiple``)."""
+    return model.impl.size_rule(model)
 
 
 def _target(side: int, rule: SizeRule) -> int:
@@ -229,40 +224,20 @@ def run_translator(net: nn.Module, x: torch.Tensor, *, mode: str = "eval", seed:
 # files and folders
 
 
-def _input_channels(model: Any, **kwargs: Any) -> int:
-    impl = model.impl
-    if callable(getattr(impl, "input_channels", None)):
-        return int(impl.input_channels(model, **kwargs))
-    cfg = model.config
-    return int(getattr(cfg, "input_channels", getattr(cfg, "channels", 3)))
-
-
-def _handles_any_size(model: Any) -> bool:
-    return callable(getattr(model.impl, "size_rule", None))
-
-
 @torch.no_grad()
 def translate_image(model: Any, image: torch.Tensor, **kwargs: Any) -> torch.Tensor:
-    """Translate one image (C, H, W) in [-1, 1] of any size; the output has the input's size.
-
-    Plugins with a ``size_rule`` hook handle sizes in ``sample``; ``impl.translate(model, image, **kwargs)`` takes
-    over entirely; otherwise the image is reflection-padded to ``impl.size_multiple`` and cropped back.
-    """
-    impl = model.impl
-    if callable(getattr(impl, "translate", None)):
-        return impl.translate(model, image, **kwargs)
-    if _handles_any_size(model):
-        return model.sample(condition=image[None].to(model.device), **kwargs)[0].cpu()
-    rule = size_rule(model)
-    x, hw = fit(image[None].to(model.device), rule, name=str(model.name or model.plugin.name))
-    return unfit(model.sample(condition=x, **kwargs), rule, hw)[0].cpu()
+    """Translate one image (C, H, W) in [-1, 1] of any size; the output has the input's size (the plugin's
+    ``translate`` hook: by default its ``size_rule`` around ``sample``)."""
+    return model.impl.translate(model, image, **kwargs)
 
 
 def _translate_group(model: Any, images: list[torch.Tensor], seed: int | None, batch_size: int,
                      **kwargs: Any) -> list[torch.Tensor]:
-    if _handles_any_size(model) and not callable(getattr(model.impl, "translate", None)):
-        out = model.sample(condition=torch.stack(images).to(model.device), seed=seed, batch_size=batch_size,
-                           **kwargs).cpu()
+    impl = model.impl
+    if impl.supports("size_rule") and not impl.supports("translate"):
+        # sample() fits any size itself: translate equal-sized images as one batch
+        options = dict(kwargs, batch_size=batch_size) if "batch_size" in impl.sample_options() else kwargs
+        out = model.sample(condition=torch.stack(images).to(model.device), seed=seed, **options).cpu()
         return list(out)
     return [translate_image(model, im, seed=seed, **kwargs) for im in images]
 
@@ -283,7 +258,7 @@ def translate_path(model: Any, src: Path, dst: Path, *, batch_size: int = 16, se
     from tqdm.auto import tqdm
 
     src, dst = Path(src), Path(dst)
-    channels = _input_channels(model, **kwargs)
+    channels = int(model.impl.input_channels(model, **kwargs))
     if src.is_file():
         if dst.suffix.lower() not in (".png", ".jpg", ".jpeg"):
             raise UsageError(f"output {dst} needs an image suffix (.png or .jpg) for a single input image")

@@ -326,7 +326,7 @@ def test_too_small_and_bad_inputs(converted, tmp_path) -> None:
         model.sample(condition=torch.full((1, 3, 8, 8), 255.0))
     with pytest.raises(UsageError, match="float tensor"):
         model.sample(condition=torch.zeros(1, 3, 8, 8, dtype=torch.uint8))
-    with pytest.raises(UsageError, match="translates images"):
+    with pytest.raises(UsageError, match="needs an input"):
         model.sample(2)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from types import SimpleNamespace as NS
 
 import numpy as np
 import pytest
@@ -12,6 +11,15 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader
 
+from ganzoo.config import (
+    AudioConfig,
+    ConditionalConfig,
+    DomainConfig,
+    ImageConfig,
+    PairedTranslationConfig,
+    TranslationConfig,
+    VideoConfig,
+)
 from ganzoo.data import (
     AlignedDataset,
     ImageFolderDataset,
@@ -22,18 +30,21 @@ from ganzoo.data import (
 )
 from ganzoo.errors import DataError
 from ganzoo.testing import write_dataset
-from ganzoo.train.sampler import ResumableDistributedSampler
+from ganzoo.training.sampler import ResumableDistributedSampler
 
 FORMATS = {
-    "unconditional": (NS(image_size=16, channels=3), {"image": (3, 16, 16)}),
-    "reconstruction": (NS(image_size=8, channels=1), {"image": (1, 8, 8)}),
-    "class-conditional": (NS(image_size=16, channels=1, num_classes=3), {"image": (1, 16, 16), "label": ()}),
-    "multi-domain-translation": (NS(image_size=16, channels=3, num_domains=2), {"image": (3, 16, 16), "label": ()}),
-    "paired-translation": (NS(image_size=16, channels=3, input_channels=1, output_channels=3),
+    "unconditional": (ImageConfig(image_size=16, channels=3), {"image": (3, 16, 16)}),
+    "reconstruction": (ImageConfig(image_size=8, channels=1), {"image": (1, 8, 8)}),
+    "class-conditional": (ConditionalConfig(image_size=16, channels=1, num_classes=3),
+                          {"image": (1, 16, 16), "label": ()}),
+    "multi-domain-translation": (DomainConfig(image_size=16, channels=3, num_domains=2),
+                                 {"image": (3, 16, 16), "label": ()}),
+    "paired-translation": (PairedTranslationConfig(image_size=16, input_channels=1, output_channels=3),
                            {"A": (1, 16, 16), "B": (3, 16, 16)}),
-    "unpaired-translation": (NS(image_size=16, channels=3), {"A": (3, 16, 16), "B": (3, 16, 16)}),
-    "speech-enhancement": (NS(sample_rate=8000, segment_length=256), {"clean": (256,), "noisy": (256,)}),
-    "video-prediction": (NS(image_size=8, channels=1, context_frames=2, future_frames=3), {"frames": (5, 1, 8, 8)}),
+    "unpaired-translation": (TranslationConfig(image_size=16), {"A": (3, 16, 16), "B": (3, 16, 16)}),
+    "speech-enhancement": (AudioConfig(sample_rate=8000, segment_length=256), {"clean": (256,), "noisy": (256,)}),
+    "video-prediction": (VideoConfig(image_size=8, channels=1, context_frames=2, future_frames=3),
+                         {"frames": (5, 1, 8, 8)}),
 }
 
 
@@ -59,7 +70,7 @@ def test_every_format_reads_its_layout(tmp_path: Path, task: str) -> None:
 
 
 def test_aligned_pairs_split_left_right_and_follow_the_direction(tmp_path: Path) -> None:
-    cfg = NS(image_size=16, channels=3)
+    cfg = PairedTranslationConfig(image_size=16)
     root = write_dataset("paired-translation", tmp_path / "p", cfg, n=3)
     files = sorted((root / "train").glob("*.png"))
     whole = np.asarray(Image.open(files[1]).convert("RGB"))
@@ -76,7 +87,7 @@ def test_aligned_pairs_split_left_right_and_follow_the_direction(tmp_path: Path)
 
 
 def test_corrupt_and_non_image_files_are_skipped_and_counted(tmp_path: Path, caplog) -> None:
-    root = write_dataset("unconditional", tmp_path / "imgs", NS(image_size=8, channels=3), n=5)
+    root = write_dataset("unconditional", tmp_path / "imgs", ImageConfig(image_size=8, channels=3), n=5)
     good = (root / "0000.png").read_bytes()
     (root / "garbage.png").write_bytes(b"this is not a png at all")
     (root / "truncated.png").write_bytes(good[: len(good) // 2])
@@ -164,21 +175,21 @@ def test_missing_empty_and_mismatched_data_are_refused(tmp_path: Path) -> None:
     (tmp_path / "empty" / "readme.txt").write_text("x")
     with pytest.raises(DataError, match="holds no readable images"):
         ImageFolderDataset(tmp_path / "empty", image_size=8)
-    root = write_dataset("class-conditional", tmp_path / "cls", NS(image_size=8, channels=1, num_classes=3), n=6)
+    root = write_dataset("class-conditional", tmp_path / "cls", ConditionalConfig(image_size=8, channels=1, num_classes=3), n=6)
     with pytest.raises(DataError, match="3 class folders .* but the model has 5 classes; set --set num_classes=3"):
-        dataset_for_task("class-conditional", NS(image_size=8, channels=1, num_classes=5), root)
+        dataset_for_task("class-conditional", ConditionalConfig(image_size=8, channels=1, num_classes=5), root)
     with pytest.raises(DataError, match="needs trainA/ and trainB/"):
         UnalignedDataset(root, image_size=8)
     # an image beside the class folders belongs to no class: skipped and counted
     (root / "stray.png").write_bytes((root / "class00" / "0000.png").read_bytes())
-    ds = dataset_for_task("class-conditional", NS(image_size=8, channels=1, num_classes=3), root)
+    ds = dataset_for_task("class-conditional", ConditionalConfig(image_size=8, channels=1, num_classes=3), root)
     assert len(ds) == 6 and ds.skipped["images outside the class folders"] == 1
 
 
 def test_too_few_items_for_one_step_is_refused_by_the_trainer(tmp_path: Path) -> None:
-    from ganzoo.train.cli_support import run_training
+    from ganzoo.training.cli_support import run_training
 
-    data = write_dataset("unconditional", tmp_path / "data", NS(image_size=16, channels=1), n=6)
+    data = write_dataset("unconditional", tmp_path / "data", ImageConfig(image_size=16, channels=1), n=6)
     with pytest.raises(DataError, match=r"6 items: too few for one step's batch of 4 per process × 2 accumulated"):
         run_training("dcgan", str(data), tmp_path / "run", overrides={"image_size": 16, "channels": 1, "grad_accum": 2,
                                                                        "progress": False},
@@ -186,7 +197,7 @@ def test_too_few_items_for_one_step_is_refused_by_the_trainer(tmp_path: Path) ->
 
 
 def test_augmentation_is_a_function_of_seed_epoch_and_index(tmp_path: Path) -> None:
-    root = write_dataset("unconditional", tmp_path / "imgs", NS(image_size=16, channels=3), n=8)
+    root = write_dataset("unconditional", tmp_path / "imgs", ImageConfig(image_size=16, channels=3), n=8)
 
     def make(seed: int, epoch: int) -> ImageFolderDataset:
         ds = ImageFolderDataset(root, image_size=10, load_size=16, flip=True)
@@ -205,7 +216,7 @@ def test_augmentation_is_a_function_of_seed_epoch_and_index(tmp_path: Path) -> N
     workers = torch.cat([b["image"] for b in DataLoader(a, batch_size=4, sampler=order, num_workers=2)])
     assert torch.equal(plain, workers)
     # unaligned: the random B partner is reproducible too
-    un = write_dataset("unpaired-translation", tmp_path / "un", NS(image_size=8, channels=3), n=6)
+    un = write_dataset("unpaired-translation", tmp_path / "un", TranslationConfig(image_size=8), n=6)
     u1, u2 = UnalignedDataset(un, image_size=8), UnalignedDataset(un, image_size=8)
     assert all(torch.equal(u1[i]["B"], u2[i]["B"]) for i in range(6))
 

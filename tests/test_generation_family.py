@@ -390,7 +390,7 @@ def test_cgan_cli_rejects_out_of_range_labels(tmp_path: Path) -> None:
 def test_cgan_attribute_vectors(tmp_path: Path) -> None:
     from PIL import Image
 
-    from ganzoo.train import train
+    from ganzoo.training import train
 
     model = tiny("cgan", condition="attributes", num_attributes=3).eval()
     attrs = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
@@ -484,7 +484,7 @@ def test_stackgan_matching_aware_discriminator() -> None:
 
 def test_stackgan_trains_stage_by_stage(stage1_run: Path, tmp_path: Path) -> None:
     from ganzoo.testing import write_dataset
-    from ganzoo.train import train
+    from ganzoo.training import train
 
     spec = registry.get_plugin("stackgan")
     s1 = load_model_folder(stage1_run, components="all")

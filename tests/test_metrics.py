@@ -311,10 +311,10 @@ def test_optional_extractor(name, dim, classes):
     if not _installed(info.distribution):
         pytest.skip(f"{info.distribution} is not installed ({info.install})")
     net = load_extractor(name)
-    from ganzoo.testing.synthetic import _blob_image
+    from ganzoo.data.synthetic import blob_image
 
     rng = np.random.default_rng(0)
-    imgs = torch.stack([torch.from_numpy(_blob_image(rng, 48, 3)).permute(2, 0, 1).float() / 127.5 - 1
+    imgs = torch.stack([torch.from_numpy(blob_image(rng, 48, 3)).permute(2, 0, 1).float() / 127.5 - 1
                         for _ in range(3)])
     f, lg = net.features_and_logits(imgs)
     assert f.shape == (3, dim) and torch.isfinite(f).all()
@@ -339,11 +339,12 @@ _LOOKUP = textwrap.dedent('''
     from dataclasses import dataclass
     import torch
     from torch import nn
-    from ganzoo.model import GanImpl
+    from ganzoo.config import ConditionalConfig
+    from ganzoo.impl import GanImpl
 
 
     @dataclass
-    class LookupConfig:
+    class LookupConfig(ConditionalConfig):
         image_size: int = 16
         channels: int = 1
         num_classes: int = 10
@@ -366,7 +367,7 @@ _LOOKUP = textwrap.dedent('''
         def train_step(self, model, batch, step):
             return {"zero": model.G.anchor.sum()}
 
-        def sample(self, model, n=None, *, condition=None, seed=None, **kwargs):
+        def sample(self, model, n=None, *, condition=None, seed=None):
             cfg = model.config
             y = torch.as_tensor(condition).long().reshape(-1)
             pick = torch.randint(0, cfg.per_class, (y.numel(),), generator=torch.Generator().manual_seed(seed or 0))
@@ -433,13 +434,14 @@ _IDENTITY = textwrap.dedent('''
     from dataclasses import dataclass
     import torch
     from torch import nn
-    from ganzoo.model import GanImpl
+    from ganzoo.config import PairedTranslationConfig
+    from ganzoo.impl import GanImpl
 
 
     @dataclass
-    class IdConfig:
+    class IdConfig(PairedTranslationConfig):  # serves a paired and an unpaired plugin: a paired config is both
         image_size: int = 16
-        channels: int = 3
+        flip: bool = False
         gain: float = 1.0
 
 
@@ -456,7 +458,7 @@ _IDENTITY = textwrap.dedent('''
         def train_step(self, model, batch, step):
             return {"zero": model.G.gain * 0}
 
-        def sample(self, model, n=None, *, condition=None, seed=None, **kwargs):
+        def sample(self, model, n=None, *, condition=None, seed=None):
             return (condition * model.G.gain).clamp(-1, 1)
 ''')
 

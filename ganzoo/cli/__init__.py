@@ -324,10 +324,12 @@ def _parse_condition(text: str | None) -> Any:
 @click.argument("name")
 @click.option("-n", "--num", "n", type=click.IntRange(min=1), default=64, show_default=True, help="number of samples")
 @click.option("--seed", type=int, default=0, show_default=True, help="noise seed (same seed, same samples)")
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=True, path_type=Path), default=Path("samples.png"),
-              show_default=True, help="output file (grid .png, .wav, .gif) or folder (for --input folders)")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=True, path_type=Path), default=None,
+              help="output file (grid .png, .wav, .gif: the task decides) or folder (for --input folders) "
+                   "[samples.png, samples.wav or samples.gif]")
 @click.option("--input", "input_path", type=click.Path(path_type=Path), help="image file or folder to translate")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), help="translation direction (two-way models)")
+@click.option("--domain", help="target domain of a multi-domain translator: a name, an index, or 'all' (a row each)")
 @click.option("--condition", help="class labels: '3' (all n), '0,1,2,…' (one each), or 'all' (a row per class)")
 @click.option("--interpolate", is_flag=True, help="rows of latent interpolations (slerp) instead of samples")
 @click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True, help="images per interpolation row")
@@ -337,8 +339,8 @@ def _parse_condition(text: str | None) -> Any:
 @click.option("--nrow", type=click.IntRange(min=1), help="images per grid row")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda when available)")
-def sample(name: str, n: int, seed: int, output: Path, input_path: Path | None, direction: str | None,
-           condition: str | None, interpolate: bool, steps: int, lerp: bool, truncation: float | None, drs: bool,
+def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path | None, direction: str | None,
+           domain: str | None, condition: str | None, interpolate: bool, steps: int, lerp: bool, truncation: float | None, drs: bool,
            nrow: int | None, batch_size: int, device: str | None) -> None:
     """Sample a model into a grid (or translate --input) and write the result.
 
@@ -354,7 +356,7 @@ def sample(name: str, n: int, seed: int, output: Path, input_path: Path | None, 
     """
     from ..errors import UsageError
 
-    out_parent = output.parent if str(output.parent) else Path(".")
+    out_parent = output.parent if output is not None and str(output.parent) else Path(".")
     if not out_parent.is_dir():
         raise UsageError(f"Cannot write {output}: the folder {out_parent} does not exist (create it first)")
     if drs:
@@ -368,21 +370,30 @@ def sample(name: str, n: int, seed: int, output: Path, input_path: Path | None, 
     import ganzoo
 
     from .. import explore
-    from ..data.images import save_image_grid
-    from ..plugin import TASKS
 
     dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    options = {"direction": direction} if direction else {}
-    model = ganzoo.load(name, device=dev, components="all" if drs else None, options=options or None)
-    task = TASKS[model.plugin.task]
+    options: dict[str, Any] = {}
+    if direction:
+        options["direction"] = direction
+    if domain is not None:
+        options["domain"] = int(domain) if domain.lstrip("-").isdigit() else domain
+    model = ganzoo.load(name, device=dev, components="all" if drs else None,
+                        options={k: v for k, v in options.items() if k == "direction"} or None)
+    task = model.task
+    if output is None:
+        output = Path("samples" + task.output_suffixes[0])
     if input_path is not None:
-        from ..translate import translate_path
-
-        written = translate_path(model, input_path, output, batch_size=batch_size, seed=seed, **options)
+        written = task.sample_inputs(model, input_path, output, batch_size=batch_size, seed=seed, **options)
         click.echo(f"Wrote {written}")
         return
-    if task.conditioning in ("image", "audio", "frames", "domain"):
-        raise UsageError(f"{name} translates inputs ({model.plugin.task}): give --input PATH")
+    if task.condition_required:
+        raise UsageError(f"{name} is {task.name}: it transforms inputs; give --input PATH ({task.conditioning})")
+    task.check_output_path(output)
+    if condition is not None and task.conditioning != "label":
+        raise UsageError(f"{name} is {task.name}: --condition takes class labels of a class-conditional model "
+                         f"(see `ganzoo list --task class-conditional`)")
+    if options:
+        raise UsageError(f"{', '.join('--' + k for k in options)} applies to translators; {name} is {task.name}")
     what = f"{n} sample{'s' if n != 1 else ''}"
     if interpolate:
         cond = _parse_condition(condition) if condition not in (None, "all") else None
@@ -410,18 +421,9 @@ def sample(name: str, n: int, seed: int, output: Path, input_path: Path | None, 
     else:
         cond = _expand_condition(_parse_condition(condition), n)
         n = n if cond is None else len(cond)
-        images = model.sample(n, condition=cond, seed=seed, batch_size=batch_size) if task.modality == "image" \
-            else model.sample(n, condition=cond, seed=seed)
-    if task.modality == "image":
-        path = save_image_grid(images, output, nrow=nrow)
-    elif task.modality == "audio":
-        from ..sampling import write_wav
-
-        path = write_wav(images, output, int(getattr(model.config, "sample_rate", 16000)))
-    else:
-        from ..sampling import write_gif
-
-        path = write_gif(images, output)
+        extra = {"batch_size": batch_size} if "batch_size" in model.impl.sample_options() else {}
+        images = model.sample(n, condition=cond, seed=seed, **extra)
+    path = task.write(images, output, model.config, nrow=nrow)
     click.echo(f"Wrote {path} ({what} from {name}, seed {seed})")
 
 
@@ -502,7 +504,7 @@ def train(plugin: str, data: str, out: Path, max_steps: int | None, epochs: floa
       accelerate launch -m ganzoo.cli train …
     --batch-size is per process; the card records the global batch.
     """
-    from ..train.cli_support import run_training
+    from ..training.cli_support import run_training
 
     overrides = _read_config_file(config_file) if config_file else {}
     overrides.update(_parse_sets(sets))

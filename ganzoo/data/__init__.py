@@ -1,7 +1,6 @@
 """Datasets in the formats users already have (DESIGN.md §7), built-in offline datasets, image I/O."""
 
 from .datasets import (
-    BUILTINS,
     AlignedDataset,
     ArrayImageDataset,
     AudioPairDataset,
@@ -9,14 +8,12 @@ from .datasets import (
     GanDataset,
     ImageFolderDataset,
     UnalignedDataset,
-    builtin_dataset,
     dataset_for_task,
     read_wav,
 )
 from .images import IMAGE_EXTENSIONS, list_images, open_image, save_image, save_image_grid, tensor_to_pil, to_tensor
 
 __all__ = [
-    "BUILTINS",
     "AlignedDataset",
     "ArrayImageDataset",
     "AudioPairDataset",
@@ -24,7 +21,6 @@ __all__ = [
     "GanDataset",
     "ImageFolderDataset",
     "UnalignedDataset",
-    "builtin_dataset",
     "dataset_for_task",
     "read_wav",
     "IMAGE_EXTENSIONS",

@@ -10,7 +10,7 @@ unaligned (CycleGAN)       ``root/trainA/``, ``root/trainB/``      ``{"A", "B"}`
 domain folders (StarGAN)   ``root/<domain>/*.png``                 ``{"image", "label"}``
 audio pairs                ``root/[split/]{clean,noisy}/*.wav``    ``{"clean", "noisy"}`` (T,)
 frame sequences            ``root/[split/]<clip>/*.png``           ``{"frames"}`` (T, C, H, W)
-built-in                   ``builtin:digits``                      ``{"image", "label"}``
+built-in                   ``builtin:<name>`` (:mod:`.builtin`)     the task's items
 =========================  ======================================  ===================================
 
 Images are float CHW in [-1, 1]. Randomness (crops, flips, the unaligned B pick, audio windows) comes from
@@ -42,8 +42,6 @@ __all__ = [
     "AudioPairDataset",
     "FrameSequenceDataset",
     "dataset_for_task",
-    "builtin_dataset",
-    "BUILTINS",
 ]
 
 logger = logging.getLogger(__name__)
@@ -384,66 +382,12 @@ class FrameSequenceDataset(GanDataset):
         return {"frames": torch.stack(frames)}
 
 
-# ---------------------------------------------------------------------------------------------------------
-# built-in datasets (offline, from installed packages)
-
-
-def _builtin_digits(config: Any, split: str | None) -> GanDataset:
-    from .digits import load_sklearn_digits
-
-    images, labels = load_sklearn_digits()
-    return ArrayImageDataset(images, labels, image_size=int(getattr(config, "image_size", 32)),
-                             channels=int(getattr(config, "channels", 1)))
-
-
-#: Built-in datasets by name (``--data builtin:<name>``): a builder and a one-line description.
-BUILTINS: dict[str, tuple[Any, str]] = {
-    "digits": (_builtin_digits, "scikit-learn's 1,797 handwritten digits (8×8, upscaled; BSD-3): for tests and smoke runs"),
-}
-
-
-def builtin_dataset(name: str, config: Any, *, split: str | None = None) -> GanDataset:
-    if name not in BUILTINS:
-        from ..errors import UnknownNameError
-
-        raise UnknownNameError(name, list(BUILTINS), kind="built-in dataset")
-    return BUILTINS[name][0](config, split)
-
-
 def dataset_for_task(task: str, config: Any, path: str | os.PathLike[str], *, split: str = "train",
                      augment: bool = True) -> GanDataset:
-    """The dataset a task reads from ``path`` (or ``builtin:<name>``), shaped by the config's fields.
+    """The dataset a ``task`` model with ``config`` reads from ``path`` (its layout) or ``builtin:<name>``.
 
-    Config fields read when present: ``image_size``, ``channels`` (``input_channels``/``output_channels``),
-    ``load_size``, ``flip``, ``direction``, ``num_classes``, ``sample_rate``, ``segment_length``,
-    ``context_frames`` + ``future_frames``.
+    The task object decides (:meth:`ganzoo.tasks.Task.dataset`); this is a shortcut by task name.
     """
-    spath = str(path)
-    if spath.startswith("builtin:"):
-        return builtin_dataset(spath.split(":", 1)[1], config, split=split)
-    get = lambda k, d=None: getattr(config, k, d)  # noqa: E731
-    size, ch = int(get("image_size", 64)), int(get("channels", 3))
-    common = dict(load_size=get("load_size"), flip=bool(get("flip", False)), augment=augment)
-    if task in ("unconditional", "reconstruction"):
-        return ImageFolderDataset(path, image_size=size, channels=ch, split=split, **common)
-    if task in ("class-conditional", "multi-domain-translation"):
-        ds = ImageFolderDataset(path, image_size=size, channels=ch, labels=True, split=split, **common)
-        n = get("num_classes", get("num_domains"))
-        if n is not None and len(ds.classes) != int(n):
-            raise DataError(f"{ds.root} has {len(ds.classes)} class folders ({', '.join(ds.classes[:5])}…) but the "
-                            f"model has {n} classes; set --set num_classes={len(ds.classes)}")
-        return ds
-    if task == "paired-translation":
-        return AlignedDataset(path, image_size=size, channels_in=int(get("input_channels", ch)),
-                              channels_out=int(get("output_channels", ch)), direction=get("direction", "AtoB"),
-                              split=split, **common)
-    if task == "unpaired-translation":
-        return UnalignedDataset(path, image_size=size, channels_a=int(get("input_channels", ch)),
-                                channels_b=int(get("output_channels", ch)), split=split, **common)
-    if task == "speech-enhancement":
-        return AudioPairDataset(path, sample_rate=int(get("sample_rate", 16000)),
-                                segment=int(get("segment_length", 16384)), split=split, augment=augment)
-    if task == "video-prediction":
-        length = int(get("context_frames", 10)) + int(get("future_frames", 10))
-        return FrameSequenceDataset(path, image_size=size, channels=ch, length=length, split=split)
-    raise DataError(f"no standard dataset format for task {task!r}; the plugin must provide make_dataset()")
+    from ..tasks import get_task
+
+    return get_task(task).dataset(config, path, split=split, augment=augment)

@@ -162,7 +162,7 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in (
 def _has_reconstruct(model: Any) -> bool:
     # reconstruction plugins reconstruct with impl.reconstruct(model, x) or, the built-in AE/VAE convention,
     # model.sample(condition=x)
-    return model.plugin.task == "reconstruction" or callable(getattr(model.impl, "reconstruct", None))
+    return model.plugin.task == "reconstruction" or model.impl.supports("reconstruct")
 
 
 def _digit_compatible(model: Any) -> bool:
@@ -753,11 +753,8 @@ def _sampling_note(model: Any, batch_size: int) -> str:
 
 
 def _reconstruct(model: Any, x: torch.Tensor) -> torch.Tensor:
-    impl = model.impl
-    if callable(getattr(impl, "reconstruct", None)):
-        return impl.reconstruct(model, x)
     try:
-        return model.sample(condition=x)
+        return model.impl.reconstruct(model, x)
     except (TypeError, ValueError) as err:  # UsageError is a ValueError
         raise UsageError(f"{model.plugin.name} does not reconstruct images (psnr/ssim/l1 need "
                          f"impl.reconstruct(model, images) or sample(condition=images)): {err}") from err

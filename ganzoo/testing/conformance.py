@@ -8,13 +8,16 @@
 The checks (DESIGN.md §10), each on the plugin's ``tiny_config``, on CPU:
 
 1. the plugin is reached through its entry point and its spec validates;
-2. its config dataclass has a default for every field and accepts ``tiny_config``;
+2. its config class derives from the task's typed base and its implementation keeps the contract
+   (:func:`ganzoo.impl.validate_impl`: hook signatures, no misspelt hooks); the config has a default for every
+   field and accepts ``tiny_config``;
 3. ``build`` gives a :class:`ganzoo.GanModel` with exactly the declared components, on the CPU;
 4. one D step and one G step (or one ``train_step``) give finite losses, and every parameter of the networks
    each phase trains receives a finite gradient;
 5. two steps of the real trainer run on a synthetic dataset in the task's format and leave a loadable folder;
-6. ``sample`` has the task's shape, values in [-1, 1], is reproducible for a seed and varies across seeds;
-7. ``save_pretrained`` → load round-trips to identical samples for a fixed seed, and bad ``n`` is refused;
+6. ``sample`` has the task's shape, values in [-1, 1], is reproducible for a seed and varies across seeds (when
+   it draws from noise); bad ``n`` and unknown options are refused;
+7. ``save_pretrained`` → load round-trips to identical samples for a fixed seed;
 8. the card it writes renders and parses.
 """
 
@@ -44,18 +47,6 @@ class CheckReport:
 
 def _fail(plugin: str, check: str, msg: str) -> None:
     raise PluginCheckError(f"[{plugin}] {check}: {msg}")
-
-
-def _sample_shape_ok(task: str, out: Any, n: int, cfg: Any) -> str | None:
-    from ..plugin import TASKS
-
-    modality = TASKS[task].modality
-    dims = {"image": 4, "audio": 2, "video": 5}[modality]
-    if out.dim() != dims:
-        return f"sample() returned shape {tuple(out.shape)}; a {modality} task returns {dims}-D tensors"
-    if out.shape[0] != n:
-        return f"sample() returned {out.shape[0]} items for n={n}"
-    return None
 
 
 def check_plugin(name: str, *, tmp_path: str | Path | None = None, train: bool = True,
@@ -88,7 +79,12 @@ def check_plugin(name: str, *, tmp_path: str | Path | None = None, train: bool =
         _fail(name, "discovery", str(err))
     report.passed.append("discovery")
 
-    cls = spec.load_config_class()
+    try:
+        cls = spec.load_config_class()
+        impl = spec.load_impl()
+    except GanzooError as err:
+        _fail(name, "contract", str(err))
+    report.passed.append("contract")
     try:
         default = cls()
     except TypeError as err:
@@ -96,7 +92,6 @@ def check_plugin(name: str, *, tmp_path: str | Path | None = None, train: bool =
     cfg = override(default, {**dict(spec.tiny_config), **(overrides or {})}, source=f"{name} tiny_config")
     report.passed.append("config")
 
-    impl = spec.load_impl()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = impl.build(cfg)
@@ -115,8 +110,8 @@ def check_plugin(name: str, *, tmp_path: str | Path | None = None, train: bool =
     optimizers = impl.configure_optimizers(model)
     owned = {k: [p for g in o.param_groups for p in g["params"]] for k, o in optimizers.items()}
     named = {id(p): f"{c}.{n}" for c, m in model.components.items() for n, p in m.named_parameters()}
-    has_halves = callable(getattr(impl, "discriminator_loss", None)) and callable(getattr(impl, "generator_loss", None))
-    phases = [("D", impl.discriminator_loss), ("G", impl.generator_loss)] if has_halves else [("all", None)]
+    phases = ([("D", impl.discriminator_loss), ("G", impl.generator_loss)] if impl.supports("adversarial")
+              else [("all", None)])
     for key, fn in phases:
         model.zero_grad(set_to_none=True)
         losses = fn(model, dict(batch)) if fn is not None else impl.train_step(model, dict(batch), 0)
@@ -149,8 +144,8 @@ def check_plugin(name: str, *, tmp_path: str | Path | None = None, train: bool =
 
         # -- the real trainer, two steps, on a synthetic dataset in the task's format --------------------
         if train:
-            from ..train.options import TrainerOptions
-            from ..train.trainer import Trainer
+            from ..training.options import TrainerOptions
+            from ..training.trainer import Trainer
 
             data = write_dataset(spec.task, root / "data", cfg, n=8)
             with torch.random.fork_rng(devices=[]):
@@ -169,23 +164,23 @@ def check_plugin(name: str, *, tmp_path: str | Path | None = None, train: bool =
 
         # -- sampling -------------------------------------------------------------------------------------
         model.eval()
-        from ..plugin import TASKS
-
-        cond = _condition_for(model, batch, TASKS[spec.task].conditioning)
+        task = model.task
         n = 3
-        out = model.sample(n if cond is None else None, condition=None if cond is None else cond[:n], seed=1)
-        problem = _sample_shape_ok(spec.task, out, n, cfg)
+        n_arg, cond, options = task.conformance_inputs(cfg, batch, n)
+
+        def draw(seed: int, m: Any = model) -> Any:
+            return m.sample(n_arg, condition=cond, seed=seed, **options)
+
+        out = draw(1)
+        problem = task.check_output(out, n)
         if problem:
             _fail(name, "sample", problem)
         if not torch.isfinite(out).all() or out.min() < -1 - 1e-5 or out.max() > 1 + 1e-5:
             _fail(name, "sample", f"values must be finite and in [-1, 1], got [{float(out.min()):.3f}, {float(out.max()):.3f}]")
-        again = model.sample(n if cond is None else None, condition=None if cond is None else cond[:n], seed=1)
-        if not torch.equal(out, again):
+        if not torch.equal(out, draw(1)):
             _fail(name, "sample", "the same seed must give the same samples")
-        if cond is None or TASKS[spec.task].conditioning in ("label",):
-            other = model.sample(n if cond is None else None, condition=None if cond is None else cond[:n], seed=2)
-            if torch.equal(out, other) and TASKS[spec.task].conditioning in ("none", "label"):
-                _fail(name, "sample", "different seeds gave identical samples: is the seed ignored?")
+        if not task.condition_required and torch.equal(out, draw(2)):
+            _fail(name, "sample", "different seeds gave identical samples: is the seed ignored?")
         for bad_n in (0, -1):
             try:
                 model.sample(bad_n)
@@ -193,12 +188,18 @@ def check_plugin(name: str, *, tmp_path: str | Path | None = None, train: bool =
                 pass
             else:
                 _fail(name, "sample", f"sample({bad_n}) must raise ganzoo.UsageError")
+        try:
+            model.sample(n_arg, condition=cond, seed=1, not_an_option=1, **options)
+        except UsageError:
+            pass
+        else:
+            _fail(name, "sample", "an unknown sample() option must raise ganzoo.UsageError")
         report.passed.append("sample")
 
         # -- save / load round trip, card --------------------------------------------------------------
         folder = model.save_pretrained(root / "saved")
         reloaded = load_model_folder(folder, components="all")
-        again = reloaded.sample(n if cond is None else None, condition=None if cond is None else cond[:n], seed=1)
+        again = draw(1, reloaded)
         if not torch.equal(out, again):
             diff = float((out - again).abs().max())
             _fail(name, "round trip", f"save_pretrained → load changed the samples (max |diff| {diff:.3g})")
@@ -214,20 +215,3 @@ def check_plugin(name: str, *, tmp_path: str | Path | None = None, train: bool =
             _fail(name, "card", "the card must record the parameter count")
         report.passed.append("card")
     return report
-
-
-def _condition_for(model: Any, batch: dict[str, Any], kind: str) -> Any:
-    if kind == "none":
-        return None
-    if kind == "label":
-        return batch["label"]
-    if kind == "image":
-        return batch["A"]
-    if kind == "domain":
-        return {"image": batch["image"], "target": batch["label"]}
-    if kind == "audio":
-        return batch["noisy"]
-    if kind == "frames":
-        ctx = int(getattr(model.config, "context_frames", batch["frames"].shape[1] // 2))
-        return batch["frames"][:, :ctx]
-    return None

@@ -43,7 +43,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.errors import UsageError
-from ganzoo.model import GanImpl, GanModel
+from ganzoo.config import ImageConfig
+from ganzoo.impl import GanImpl
+from ganzoo.model import GanModel
 from ganzoo.nn import init_weights, unwrap
 
 __all__ = ["AutoEncoderConfig", "Encoder", "Decoder", "AutoEncoder", "reconstruction_loss"]
@@ -52,7 +54,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class AutoEncoderConfig:
+class AutoEncoderConfig(ImageConfig):
     """Auto-encoder hyper-parameters (the layout of the vae plugin's MNIST model, 28×28 grey)."""
 
     image_size: int = field(default=28, metadata={"help": "image side in pixels (flattened for the MLPs)"})
@@ -72,6 +74,7 @@ class AutoEncoderConfig:
                                         "fitted Gaussian sample() draws from)"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.image_size < 2:
             raise ValueError(f"image_size must be ≥ 2, got {self.image_size}")
         if self.channels not in (1, 3):

@@ -80,7 +80,9 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from ganzoo.data.datasets import GanDataset
 from ganzoo.errors import DataError, UsageError
-from ganzoo.model import GanImpl, GanModel
+from ganzoo.config import ConditionalConfig
+from ganzoo.impl import GanImpl
+from ganzoo.model import GanModel
 from ganzoo.nn import Maxout, gan_loss, pixel_marginal_logits, uniform_init, unwrap
 
 __all__ = ["CGANConfig", "Maxout", "Generator", "ConcatDiscriminator", "ProjectionDiscriminator", "CGAN",
@@ -90,7 +92,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class CGANConfig:
+class CGANConfig(ConditionalConfig):
     """Conditional GAN hyper-parameters; the defaults are Mirza & Osindero's MNIST model (28×28 grey)."""
 
     # data
@@ -143,6 +145,7 @@ class CGANConfig:
                                         "training batch (the GAN authors' initialisation)"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.image_size < 2:
             raise ValueError(f"image_size must be ≥ 2, got {self.image_size}")
         if self.channels not in (1, 3):
@@ -164,6 +167,11 @@ class CGANConfig:
     @property
     def pixels(self) -> int:
         return self.channels * self.image_size * self.image_size
+
+    @property
+    def label_conditioned(self) -> bool:
+        """Class labels (condition=label) rather than attribute vectors."""
+        return self.condition == "label"
 
     @property
     def cond_dim(self) -> int:

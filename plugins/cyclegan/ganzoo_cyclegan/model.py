@@ -55,7 +55,9 @@ from ganzoo.convert import (
     tag_from_name,
 )
 from ganzoo.errors import ConfigError, UsageError, WeightsError
-from ganzoo.model import GanImpl, GanModel
+from ganzoo.config import TranslationConfig
+from ganzoo.impl import GanImpl
+from ganzoo.model import GanModel
 from ganzoo.nn import (
     ImagePool,
     NLayerDiscriminator,
@@ -80,7 +82,7 @@ _GEN = {"AtoB": "G_AB", "BtoA": "G_BA"}
 
 
 @dataclass
-class CycleGANConfig:
+class CycleGANConfig(TranslationConfig):
     """CycleGAN hyper-parameters; the defaults are the paper's / the original code's (256² RGB, horse2zebra)."""
 
     # data (read by ganzoo.data.dataset_for_task for unaligned trainA/ trainB/)
@@ -115,6 +117,7 @@ class CycleGANConfig:
     size_policy: Literal["pad", "resize"] = field(default="pad", metadata={"help": "any-size inputs: reflection-pad to multiples of 4 and crop (native resolution), or resize to image_size² and back (the original test.py)"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.image_size < 8 or self.image_size % 4:
             raise ValueError(f"image_size must be a multiple of 4 and ≥ 8, got {self.image_size}")
         if self.load_size is not None and self.load_size < self.image_size:

@@ -26,14 +26,16 @@ import torch
 from torch import nn
 
 from ganzoo.errors import UsageError
-from ganzoo.model import GanImpl, GanModel
+from ganzoo.config import ImageConfig
+from ganzoo.impl import GanImpl
+from ganzoo.model import GanModel
 from ganzoo.nn import gan_loss, init_weights
 
 __all__ = ["DCGANConfig", "Generator", "Discriminator", "DCGAN"]
 
 
 @dataclass
-class DCGANConfig:
+class DCGANConfig(ImageConfig):
     """DCGAN hyper-parameters; the defaults are the paper's (64×64 RGB)."""
 
     # architecture
@@ -49,6 +51,7 @@ class DCGANConfig:
     gan_mode: str = field(default="vanilla", metadata={"help": "adversarial loss: vanilla (paper), lsgan or hinge"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.image_size < 8 or self.image_size & (self.image_size - 1):
             raise ValueError(f"image_size must be a power of two ≥ 8, got {self.image_size}")
         if self.channels not in (1, 3):
@@ -155,14 +158,10 @@ class DCGAN(GanImpl):
         z = z.reshape(z.shape[0], model.config.nz, 1, 1).to(model.device)
         return torch.cat([model.G(chunk) for chunk in z.split(batch_size)])
 
-    def sample(self, model: GanModel, n: int | None = None, *, condition: Any = None, seed: int | None = None,
-               batch_size: int = 256) -> torch.Tensor:
-        """``n`` images (default 64), float (n, C, S, S) in [-1, 1]."""
-        if condition is not None:
-            raise UsageError("dcgan is unconditional: it takes no condition (use a class-conditional plugin such as cgan)")
-        n = 64 if n is None else n
-        return self.generate(model, self.latent(model, n, seed=seed), batch_size=batch_size)
+    # sample() is the core's: latent(n, seed) then generate (GanImpl.sample); options: batch_size
 
-    def discriminate(self, model: GanModel, images: torch.Tensor) -> torch.Tensor:
+    def discriminate(self, model: GanModel, images: torch.Tensor, *, condition: Any = None) -> torch.Tensor:
         """D's logits for images (n, C, S, S) → (n,) (used by discriminator rejection sampling)."""
+        if condition is not None:
+            raise UsageError("dcgan is unconditional: its discriminator takes no condition")
         return model.D(images.to(model.device))

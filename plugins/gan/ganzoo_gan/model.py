@@ -56,7 +56,9 @@ import torch
 from torch import nn
 
 from ganzoo.errors import UsageError
-from ganzoo.model import GanImpl, GanModel
+from ganzoo.config import ImageConfig
+from ganzoo.impl import GanImpl
+from ganzoo.model import GanModel
 from ganzoo.nn import Maxout, gan_loss, minimax_generator_loss, pixel_marginal_logits, uniform_init, unwrap
 
 __all__ = ["GANConfig", "Maxout", "Generator", "Discriminator", "GAN", "generator_loss"]
@@ -65,7 +67,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class GANConfig:
+class GANConfig(ImageConfig):
     """GAN hyper-parameters; the defaults are the paper's MNIST model (28×28 grey)."""
 
     # data shape
@@ -99,6 +101,7 @@ class GANConfig:
                                         "training batch (paper code: from the data's marginals)"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.image_size < 2:
             raise ValueError(f"image_size must be ≥ 2, got {self.image_size}")
         if self.channels not in (1, 3):
@@ -242,13 +245,7 @@ class GAN(GanImpl):
             raise UsageError(f"z must have shape (n, {model.config.nz}), got {tuple(z.shape)}")
         return torch.cat([model.G(chunk) for chunk in z.split(batch_size)])
 
-    def sample(self, model: GanModel, n: int | None = None, *, condition: Any = None, seed: int | None = None,
-               batch_size: int = 256) -> torch.Tensor:
-        """``n`` images (default 64), float (n, C, S, S) in [-1, 1]."""
-        if condition is not None:
-            raise UsageError("gan is unconditional: it takes no condition (use a class-conditional plugin such as cgan)")
-        n = 64 if n is None else n
-        return self.generate(model, self.latent(model, n, seed=seed), batch_size=batch_size)
+    # sample() is the core's: latent(n, seed) then generate (GanImpl.sample); options: batch_size
 
     def discriminate(self, model: GanModel, images: torch.Tensor, *, condition: Any = None) -> torch.Tensor:
         """D's logits (n,) for images (n, C, S, S) (discriminator rejection sampling)."""

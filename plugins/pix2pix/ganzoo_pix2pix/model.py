@@ -41,7 +41,9 @@ import torch.nn.functional as F
 
 from ganzoo.convert import Converted, describe_keys, describe_non_generator, original_name, tag_from_name
 from ganzoo.errors import ConfigError, UsageError, WeightsError
-from ganzoo.model import GanImpl, GanModel
+from ganzoo.config import PairedTranslationConfig
+from ganzoo.impl import GanImpl
+from ganzoo.model import GanModel
 from ganzoo.nn import (
     NLayerDiscriminator,
     PixelDiscriminator,
@@ -65,7 +67,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class Pix2PixConfig:
+class Pix2PixConfig(PairedTranslationConfig):
     """pix2pix hyper-parameters; the defaults are the paper's / the original code's (256² RGB, facades-style)."""
 
     # data (read by ganzoo.data.dataset_for_task for aligned A|B images)
@@ -97,6 +99,7 @@ class Pix2PixConfig:
     size_policy: Literal["resize", "pad"] = field(default="resize", metadata={"help": "any-size inputs: resize to image_size² and back (original test.py), or reflection-pad to multiples of 2**num_downs and crop"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.num_downs < 5:
             raise ValueError(f"num_downs must be ≥ 5, got {self.num_downs}")
         stride = 2 ** self.num_downs

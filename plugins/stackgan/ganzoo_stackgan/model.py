@@ -77,7 +77,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.errors import ConfigError, GanzooError, UsageError
-from ganzoo.model import GanImpl, GanModel
+from ganzoo.config import ConditionalConfig
+from ganzoo.impl import GanImpl
+from ganzoo.model import GanModel
 from ganzoo.nn import gan_loss, init_weights
 
 __all__ = ["StackGANConfig", "CondAug", "StageIGenerator", "StageIIGenerator", "CondDiscriminator", "StackGAN",
@@ -94,7 +96,7 @@ def _log2(x: int) -> int:
 
 
 @dataclass
-class StackGANConfig:
+class StackGANConfig(ConditionalConfig):
     """StackGAN hyper-parameters; defaults are the paper's 64 → 256 model (3 channels)."""
 
     image_size: int = field(default=256, metadata={"help": "stage-II side (a power of two ≥ 32); stage I is a "
@@ -122,6 +124,7 @@ class StackGANConfig:
     beta2: float = field(default=0.999, metadata={"help": "Adam beta2"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.image_size < 32 or self.image_size & (self.image_size - 1):
             raise ValueError(f"image_size must be a power of two ≥ 32 (stage I is image_size/4 ≥ 8), got "
                              f"{self.image_size}")

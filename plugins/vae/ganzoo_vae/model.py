@@ -48,7 +48,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.errors import UsageError
-from ganzoo.model import GanImpl, GanModel
+from ganzoo.config import ImageConfig
+from ganzoo.impl import GanImpl
+from ganzoo.model import GanModel
 from ganzoo.nn import init_weights
 
 __all__ = ["VAEConfig", "Encoder", "Decoder", "VAE", "gaussian_kl", "bernoulli_nll", "gaussian_nll"]
@@ -57,7 +59,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class VAEConfig:
+class VAEConfig(ImageConfig):
     """VAE hyper-parameters; the defaults are the paper's MNIST model (28×28 grey)."""
 
     image_size: int = field(default=28, metadata={"help": "image side in pixels (flattened for the MLPs); MNIST: 28"})
@@ -77,6 +79,7 @@ class VAEConfig:
     init_std: float = field(default=0.01, metadata={"help": "weights ~ N(0, init_std) (paper: 0.01)"})
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.image_size < 2:
             raise ValueError(f"image_size must be ≥ 2, got {self.image_size}")
         if self.channels not in (1, 3):

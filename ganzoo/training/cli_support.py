@@ -83,7 +83,7 @@ def run_training(plugin: str, data: str, out: str | os.PathLike[str], *, overrid
         tag = tag or run.get("tag")
     else:
         config = override(config_cls(), model_over, source="--set")
-        options = TrainerOptions.from_dict({**dict(getattr(impl, "train_defaults", {}) or {}), **trainer_over},
+        options = TrainerOptions.from_dict({**dict(impl.train_defaults), **trainer_over},
                                            source="--set")
         if options.max_steps is None and options.epochs is None:
             raise UsageError("give --max-steps N or --epochs E")

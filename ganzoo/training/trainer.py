@@ -13,14 +13,14 @@ of a phase is the sum of the entries that require grad, every entry is logged.
 
 Around the loop: accelerate for devices, DDP (``torchrun`` / ``accelerate launch``) and mixed precision;
 a ``DistributedSampler`` that resumes mid-epoch; gradient accumulation; LR schedules; EMA of the inference
-networks; the resume capsule (:mod:`ganzoo.train.checkpoint`) which also refreshes the model folder; a
+networks; the resume capsule (:mod:`ganzoo.training.checkpoint`) which also refreshes the model folder; a
 progress bar, CSV/JSONL/TensorBoard metrics and preview grids on the main process; SIGTERM/SIGINT → finish
 the step, checkpoint, stop; a non-finite loss → stop, naming the loss and step, keeping the last checkpoint.
 
 Exactness (what the tests check):
 
 * a resumed run is bit-identical to an uninterrupted one on CPU: every RNG, the data position, the step noise
-  (:mod:`ganzoo.train.rng`) and per-item augmentation (a function of ``(seed, epoch, index)``) are restored or
+  (:mod:`ganzoo.training.rng`) and per-item augmentation (a function of ``(seed, epoch, index)``) are restored or
   stateless, and previews run with the RNG state saved and restored, so they never perturb training;
 * the data and noise of a step depend only on the *global* batch: 1 process with batch 8, 2 processes with
   batch 4 and 1 process with 2 accumulated micro-batches of 4 train on the same items and noise (equal up
@@ -224,11 +224,8 @@ class Trainer:
         self.replicas_identical: bool | None = None
         self._log_sums: dict[tuple[str, ...], tuple[torch.Tensor, int]] = {}
         self._log_count = 0
-        self._has_halves = callable(getattr(self.impl, "discriminator_loss", None)) and callable(
-            getattr(self.impl, "generator_loss", None))
-        if not self._has_halves and not callable(getattr(self.impl, "train_step", None)):
-            raise TrainingError(f"{model.plugin.name}: the implementation needs discriminator_loss + generator_loss "
-                                f"(the alternating GAN loop) or train_step (one objective)")
+        # validate_impl guarantees one of the two (the alternating GAN loop, or one objective)
+        self._has_halves = self.impl.supports("adversarial")
 
     def add_callback(self, event: str, fn: Callable[["Trainer"], None]) -> None:
         """Run ``fn(trainer)`` on ``event`` (``on_step_end``, ``on_sample``, ``on_checkpoint``, ``on_train_end``)."""
@@ -361,10 +358,7 @@ class Trainer:
             self.max_steps = max(1, math.ceil(opts.epochs * self.groups_per_epoch / self._groups_per_step))
         else:
             raise UsageError("give --max-steps or --epochs")
-        order = tuple(getattr(self.impl, "phase_order", ("D", "G")))
-        if self._has_halves and sorted(order) != ["D", "G"]:
-            raise TrainingError(f"{self.model.plugin.name}: phase_order must be ('D', 'G') or ('G', 'D'), got {order}")
-        self._order = order
+        self._order = tuple(self.impl.phase_order)  # ('D', 'G') or ('G', 'D'): checked by validate_impl
 
         # networks on the device
         model = self.model
@@ -1014,7 +1008,7 @@ def train(model: GanModel | str, data: str | os.PathLike[str], *, out: str | os.
             raise ConfigError(f"train(): {sorted(set(model_over) - {'lr'})} are model options of an already built "
                               f"model; pass them to ganzoo.build({spec.name!r}, …) instead")
         model.config = override(model.config, model_over, source="train()")
-    base = dict(getattr(model.impl, "train_defaults", {}) or {})
+    base = dict(model.impl.train_defaults)
     if run is not None:
         base = dict(run["options"])
         if "max_steps" in trainer_over or "epochs" in trainer_over:

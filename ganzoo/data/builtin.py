@@ -1,0 +1,164 @@
+"""Built-in datasets (``--data builtin:<name>``): offline, generated from scikit-learn's digits, one per task kind.
+
+==================  ========================  ===============================================================
+name                task                      items
+==================  ========================  ===============================================================
+``digits``          image generation          ``{"image", "label"}``: the 1,797 digits (28×28 frame, resized)
+``digit-edges``     paired translation        ``{"A": edge map, "B": digit}``, aligned
+``digit-bold``      unpaired translation      ``{"A": digit, "B": a bold digit}``; B shuffled in training
+``digit-styles``    multi-domain translation  ``{"image", "label"}``: 4 stroke styles = 4 domains
+``moving-digits``   video prediction          ``{"frames"}``: one digit bouncing in the frame
+==================  ========================  ===============================================================
+
+Splits: ``train`` is 4 items in 5 (indices ``i % 5 != 4``), ``test`` the fifth; no split (or ``""``) is all of
+them. The stroke styles are morphological: bold = 3×3 max filter, thin = 3×3 min filter, edges = their
+difference (the morphological gradient), inverted = 255 − x; each is computed at the model's image size, so the
+pairs are exact ground truth for evaluation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+from .datasets import ArrayImageDataset, GanDataset
+
+__all__ = ["load_builtin", "split_indices", "STYLES"]
+
+#: The stroke styles of ``digit-styles``, in domain order.
+STYLES = ("plain", "bold", "thin", "inverted")
+
+
+def split_indices(n: int, split: str | None) -> np.ndarray:
+    """Indices of a deterministic 80/20 split (``train``: ``i % 5 != 4``; ``test``: ``i % 5 == 4``; else all)."""
+    idx = np.arange(n)
+    if not split:
+        return idx
+    if split == "train":
+        return idx[idx % 5 != 4]
+    if split in ("test", "val"):
+        return idx[idx % 5 == 4]
+    raise DataError(f"built-in datasets have the splits 'train' and 'test', not {split!r}")
+
+
+def _digits(size: int, split: str | None) -> tuple[np.ndarray, np.ndarray]:
+    from PIL import Image
+
+    from .digits import load_sklearn_digits
+
+    images, labels = load_sklearn_digits()
+    keep = split_indices(len(images), split)
+    images, labels = images[keep], labels[keep]
+    if images.shape[1] != size:
+        images = np.stack([np.asarray(Image.fromarray(im).resize((size, size), Image.BILINEAR)) for im in images])
+    return images, labels
+
+
+def _style(images: np.ndarray, style: str) -> np.ndarray:
+    from PIL import Image, ImageFilter
+
+    def each(f: Any) -> np.ndarray:
+        return np.stack([np.asarray(Image.fromarray(im).filter(f)) for im in images])
+
+    if style == "plain":
+        return images
+    if style == "bold":
+        return each(ImageFilter.MaxFilter(3))
+    if style == "thin":
+        return each(ImageFilter.MinFilter(3))
+    if style == "inverted":
+        return 255 - images
+    if style == "edges":
+        return (each(ImageFilter.MaxFilter(3)).astype(np.int16) - each(ImageFilter.MinFilter(3))).astype(np.uint8)
+    raise ValueError(style)
+
+
+class ArrayPairDataset(GanDataset):
+    """In-memory pairs ``{"A", "B"}``; unaligned, B is drawn by the per-item rng (as CycleGAN's loader does)."""
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, *, channels_a: int, channels_b: int, aligned: bool) -> None:
+        self.a = ArrayImageDataset(a, image_size=a.shape[1], channels=channels_a)
+        self.b = ArrayImageDataset(b, image_size=b.shape[1], channels=channels_b)
+        self.aligned, self.skipped = aligned, {}
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        ib = index if self.aligned else int(self.rng(index).integers(0, len(self.b)))
+        return {"A": self.a[index]["image"], "B": self.b[ib]["image"]}
+
+
+class MovingDigits(GanDataset):
+    """Clips of ``length`` frames: a digit (scaled to half the frame) bouncing off the walls at a fixed speed.
+
+    The clip for index ``i`` is a pure function of ``(i, split)``: its digit, start and velocity come from a
+    generator seeded by the index, so evaluation sees the same clips every time.
+    """
+
+    def __init__(self, digits: np.ndarray, *, image_size: int, channels: int, length: int, seed: int) -> None:
+        from PIL import Image
+
+        side = max(4, image_size // 2)
+        self.sprites = np.stack([np.asarray(Image.fromarray(d).resize((side, side), Image.BILINEAR)) for d in digits])
+        self.image_size, self.channels, self.length, self.base_seed = image_size, channels, length, seed
+        self.skipped = {}
+
+    def __len__(self) -> int:
+        return len(self.sprites)
+
+    def clip(self, index: int) -> np.ndarray:
+        rng = np.random.default_rng([self.base_seed, int(index)])
+        sprite = self.sprites[index]
+        room = self.image_size - sprite.shape[0]
+        pos = rng.uniform(0, room, size=2)
+        vel = rng.uniform(1.0, 3.0, size=2) * rng.choice([-1, 1], size=2)
+        frames = np.zeros((self.length, self.image_size, self.image_size), dtype=np.uint8)
+        for t in range(self.length):
+            y, x = (int(round(v)) for v in pos)
+            frames[t, y:y + sprite.shape[0], x:x + sprite.shape[1]] = sprite
+            pos += vel
+            for k in range(2):  # bounce: reflect the overshoot back into the frame
+                if pos[k] < 0:
+                    pos[k], vel[k] = -pos[k], -vel[k]
+                elif pos[k] > room:
+                    pos[k], vel[k] = 2 * room - pos[k], -vel[k]
+        return frames
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        import torch
+
+        x = torch.from_numpy(self.clip(index)).float().div_(127.5).sub_(1.0)[:, None]
+        return {"frames": x.expand(-1, self.channels, -1, -1).contiguous()}
+
+
+def load_builtin(name: str, task: str, config: Any, *, split: str | None = None) -> GanDataset:
+    """Build built-in dataset ``name`` for a ``task`` model with ``config`` (see the module docstring)."""
+    if name == "digits":
+        images, labels = _digits(config.image_size, split)
+        return ArrayImageDataset(images, labels, image_size=config.image_size, channels=config.channels)
+    if name == "digit-edges":
+        images, _ = _digits(config.image_size, split)
+        return ArrayPairDataset(_style(images, "edges"), images, channels_a=config.input_channels,
+                                channels_b=config.output_channels, aligned=True)
+    if name == "digit-bold":
+        images, _ = _digits(config.image_size, split)
+        # training shuffles B apart; evaluation (split test) keeps the known pairs aligned
+        return ArrayPairDataset(images, _style(images, "bold"), channels_a=config.input_channels,
+                                channels_b=config.output_channels, aligned=split in ("test", "val"))
+    if name == "digit-styles":
+        images, _ = _digits(config.image_size, split)
+        if config.num_domains != len(STYLES):
+            raise DataError(f"builtin:digit-styles has {len(STYLES)} domains ({', '.join(STYLES)}); set "
+                            f"--set num_domains={len(STYLES)}")
+        styled = np.concatenate([_style(images, s) for s in STYLES])
+        domains = np.repeat(np.arange(len(STYLES)), len(images))
+        return ArrayImageDataset(styled, domains, image_size=config.image_size, channels=config.channels,
+                                 classes=STYLES)
+    if name == "moving-digits":
+        images, _ = _digits(28, split)
+        return MovingDigits(images, image_size=config.image_size, channels=config.channels,
+                            length=config.context_frames + config.future_frames, seed=0 if split != "test" else 1)
+    raise DataError(f"unknown built-in dataset {name!r}")  # pragma: no cover - tasks check names first
