@@ -80,7 +80,8 @@ def build(name: str, *, seed: int | None = None, **overrides: Any) -> "GanModel"
     import torch
 
     from .config import override
-    from .registry import get_plugin, split_name
+    from .names import split_name
+    from .registry import get_plugin
 
     plugin_name, tag = split_name(name)
     if tag is not None:

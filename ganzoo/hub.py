@@ -575,7 +575,8 @@ def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool 
          device: Any = None, options: dict[str, Any] | None = None) -> "GanModel":
     """Resolve ``name`` and return the model in eval mode (see :func:`ganzoo.load`)."""
     from .cards import load_card
-    from .registry import get_plugin, resolve
+    from .names import resolve
+    from .registry import get_plugin
 
     res = resolve(name)
     if res.kind == "local":
@@ -617,7 +618,7 @@ def pull(name: str, *, components: Iterable[str] | str | None = None) -> Path:
 
     Bundled and local models need nothing and return their folder.
     """
-    from .registry import resolve
+    from .names import resolve
 
     res = resolve(name)
     if res.kind == "local":

@@ -9,7 +9,8 @@ Rules (DESIGN.md §2):
 * a plugin that fails to import or validate is recorded with its error and skipped (``ganzoo doctor``
   shows it); it never breaks listing;
 * a name provided by two distributions is a conflict: listed once with both providers, refused by
-  ``load``/``build``; ``GANZOO_DISABLE_PLUGINS=dist-or-plugin,…`` blocks providers;
+  ``load``/``build``; ``GANZOO_DISABLE_PLUGINS=dist-or-plugin,…`` blocks providers (globs too: ``ganzoo-*``);
+* name resolution (``<plugin>-<tag>``, ``hf-hub:``, local folders) lives in :mod:`ganzoo.names`;
 * pretrained models come from card folders: the core's own ``ganzoo.model_cards`` and the ``cards`` folder a plugin
   names; a malformed card is reported with its file and field, and skipped.
 """
@@ -23,19 +24,15 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .cards import CardInfo, read_card_info
 from .errors import (
     CardError,
-    HubNameError,
     PluginConflictError,
     PluginLoadError,
     PluginValidationError,
     UnknownNameError,
-    UnknownTagError,
-    UsageError,
 )
 from .plugin import PLUGIN_NAME_RE, Plugin, import_object
 
@@ -44,22 +41,16 @@ __all__ = [
     "PluginRecord",
     "ModelEntry",
     "Problem",
-    "Resolved",
     "list_plugins",
     "list_models",
     "get_plugin",
-    "get_model",
     "problems",
-    "resolve",
-    "split_name",
     "refresh",
 ]
 
 logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "ganzoo.plugins"
-HUB_PREFIX = "hf-hub:"
-_REPO_ID_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*$")
 
 
 @dataclass(frozen=True)
@@ -106,18 +97,6 @@ class Problem:
     message: str
 
 
-@dataclass(frozen=True)
-class Resolved:
-    """What a name given to ``load``/``sample``/``pull`` refers to."""
-
-    kind: str  # "registry", "hub" or "local"
-    name: str  # the name as given
-    entry: ModelEntry | None = None  # kind == "registry"
-    repo_id: str | None = None  # kind == "hub"
-    revision: str | None = None  # kind == "hub" (None = main)
-    path: Path | None = None  # kind == "local"
-
-
 # ---------------------------------------------------------------------------------------------------------
 # discovery state: plain dicts, filled once, lazily
 
@@ -152,7 +131,16 @@ def _get_state() -> _State:
 
 def _disabled() -> set[str]:
     raw = os.environ.get("GANZOO_DISABLE_PLUGINS", "")
-    return {_normalise_dist(x) for x in raw.replace(";", ",").split(",") if x.strip()}
+    return {x.strip() for x in raw.replace(";", ",").split(",") if x.strip()}
+
+
+def _blocked(plugin: str, dist: str | None, patterns: set[str]) -> bool:
+    """Whether ``GANZOO_DISABLE_PLUGINS`` (names or globs: ``ganzoo-*``, ``*``) blocks a plugin or its distribution."""
+    import fnmatch
+
+    if any(fnmatch.fnmatchcase(plugin, p) for p in patterns):
+        return True
+    return dist is not None and any(fnmatch.fnmatchcase(_normalise_dist(dist), _normalise_dist(p)) for p in patterns)
 
 
 def _normalise_dist(name: str) -> str:
@@ -166,7 +154,7 @@ def _discover() -> _State:
         dist = getattr(ep, "dist", None)
         dist_name = dist.metadata["Name"] if dist is not None else None
         version = dist.version if dist is not None else None
-        if ep.name in disabled or (dist_name and _normalise_dist(dist_name) in disabled):
+        if _blocked(ep.name, dist_name, disabled):
             continue
         providers = state.providers.setdefault(ep.name, [])
         if any(p.distribution == dist_name for p in providers):
@@ -353,72 +341,3 @@ def get_record(name: str) -> PluginRecord:
     """The :class:`PluginRecord` of a usable plugin (see :func:`get_plugin` for the errors)."""
     get_plugin(name)
     return _get_state().plugins[name]
-
-
-def get_model(model_id: str) -> ModelEntry:
-    """The :class:`ModelEntry` of a pretrained model id (``<plugin>-<tag>`` or a bare plugin with a default tag)."""
-    res = resolve(model_id)
-    if res.kind != "registry" or res.entry is None:
-        raise UnknownNameError(model_id, list(_get_state().models), kind="model")
-    return res.entry
-
-
-def split_name(name: str) -> tuple[str, str | None]:
-    """Split ``"<plugin>-<tag>"`` at the first hyphen: ``("cyclegan", "horse2zebra")``; no hyphen → ``(name, None)``."""
-    plugin, sep, tag = name.partition("-")
-    return plugin, (tag if sep else None)
-
-
-def _looks_like_path(name: str) -> bool:
-    return (
-        name.startswith((".", "/", "~"))
-        or os.sep in name and os.path.exists(os.path.expanduser(name))
-        or (os.altsep is not None and os.altsep in name)
-        or os.path.isdir(name)
-    )
-
-
-def resolve(name: str) -> Resolved:
-    """Decide what a model name refers to (DESIGN.md §2, §5).
-
-    * ``hf-hub:<org>/<repo>[@<revision>]`` → a Hub repository;
-    * an existing folder or a path (``./x``, ``/x``, ``~/x``) → a local model folder;
-    * ``<plugin>-<tag>`` or ``<plugin>`` (its default tag) → a pretrained model from the cards;
-    * a bare ``org/repo`` → refused: add ``hf-hub:``.
-
-    Raises:
-        UnknownNameError / UnknownTagError / HubNameError / PluginConflictError: as the name warrants.
-    """
-    if not isinstance(name, str) or not name.strip():
-        raise UnknownNameError(str(name), [], kind="model")
-    name = name.strip()
-    if name.startswith(HUB_PREFIX):
-        ref = name[len(HUB_PREFIX):]
-        repo_id, _, revision = ref.partition("@")
-        if not _REPO_ID_RE.match(repo_id):
-            raise UsageError(f"'{name}' is not a valid Hub name: write hf-hub:<org>/<repo>[@<revision>].")
-        return Resolved("hub", name, repo_id=repo_id, revision=revision or None)
-    if _looks_like_path(name):
-        return Resolved("local", name, path=Path(os.path.expanduser(name)))
-    state = _get_state()
-    if name in state.models:
-        return Resolved("registry", name, entry=state.models[name])
-    if _REPO_ID_RE.match(name) and "/" in name:
-        raise HubNameError(name)
-    plugin, tag = split_name(name)
-    if plugin in state.conflicts:
-        raise PluginConflictError(plugin, [p.distribution or "?" for p in state.conflicts[plugin]])
-    known_plugin = plugin in state.plugins or any(e.plugin == plugin for e in state.models.values())
-    if known_plugin:
-        tags = sorted(e.tag for e in state.models.values() if e.plugin == plugin)
-        if tag is None:
-            record = state.plugins.get(plugin)
-            default = record.plugin.default_tag if record and record.plugin else None
-            if default and f"{plugin}-{default}" in state.models:
-                return Resolved("registry", name, entry=state.models[f"{plugin}-{default}"])
-            if len(tags) == 1:
-                return Resolved("registry", name, entry=state.models[f"{plugin}-{tags[0]}"])
-            raise UnknownTagError(plugin, "(none given)", tags)
-        raise UnknownTagError(plugin, tag, tags)
-    candidates = list(state.models) + list(state.plugins)
-    raise UnknownNameError(name, candidates)

@@ -1,13 +1,20 @@
-"""Test wiring: every Hub call goes to the project's own Hub-compatible server on 127.0.0.1.
+"""Test wiring.
 
-huggingface_hub freezes its endpoint at import, so the environment is set here, before anything imports it:
-a reserved local port, a throw-away HF_HOME, a dummy token, no telemetry, no progress bars. A stray request
-to the real Hub would hang ~23 s here; with HF_ENDPOINT on 127.0.0.1 it cannot happen.
+* Every Hub call goes to the project's own Hub-compatible server on 127.0.0.1. huggingface_hub freezes its
+  endpoint at import, so the environment is set here, before anything imports it: a reserved local port, a
+  throw-away HF_HOME, a dummy token, no telemetry, no progress bars. A stray request to the real Hub would hang
+  ~23 s here; with HF_ENDPOINT on 127.0.0.1 it cannot happen.
+* The toy plugins of ``tests/toyzoo`` (one per task kind) are installed for the session as the distribution
+  ``toyzoo``, so the core's tests need no built-in plugin: ``GANZOO_DISABLE_PLUGINS='ganzoo-*' pytest tests``
+  runs the core suite with every built-in plugin blocked (tests that exercise one skip themselves).
+* Everything the session writes outside ``tmp_path`` lives under one temporary folder, removed at the end.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -21,7 +28,9 @@ def _reserve_port() -> int:
 
 
 _PORT = _reserve_port()
-_HF_HOME = tempfile.mkdtemp(prefix="ganzoo-test-hf-")
+_SESSION_DIR = tempfile.mkdtemp(prefix="ganzoo-test-")
+atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)
+_HF_HOME = os.path.join(_SESSION_DIR, "hf")
 os.environ.update({
     "HF_ENDPOINT": f"http://127.0.0.1:{_PORT}",
     "HF_HOME": _HF_HOME,
@@ -37,8 +46,30 @@ os.environ.update({
     "OMP_NUM_THREADS": "1",
 })
 os.environ.pop("HF_HUB_OFFLINE", None)
-os.environ.pop("GANZOO_DISABLE_PLUGINS", None)
 os.environ.pop("GANZOO_DEBUG", None)
+
+
+def _install_toyzoo() -> str:
+    """A site folder holding the ``toyzoo`` dist-info (its package is tests/toyzoo), first on sys.path and
+    PYTHONPATH (for the CLI subprocesses tests start)."""
+    tests = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, tests)
+    from toyzoo import ENTRY_POINTS
+
+    site = os.path.join(_SESSION_DIR, "site")
+    info = os.path.join(site, "toyzoo-0.1.0.dist-info")
+    os.makedirs(info)
+    with open(os.path.join(info, "METADATA"), "w") as f:
+        f.write("Metadata-Version: 2.1\nName: toyzoo\nVersion: 0.1.0\n")
+    with open(os.path.join(info, "entry_points.txt"), "w") as f:
+        f.write("[ganzoo.plugins]\n" + "".join(f"{k} = {v}\n" for k, v in ENTRY_POINTS.items()))
+    sys.path.insert(0, site)
+    os.environ["PYTHONPATH"] = os.pathsep.join([site, tests] + ([os.environ["PYTHONPATH"]]
+                                                                 if os.environ.get("PYTHONPATH") else []))
+    return site
+
+
+_TOY_SITE = _install_toyzoo()
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -63,7 +94,7 @@ def hub():
     """The local Hub server, for the whole session, on the port HF_ENDPOINT names."""
     from ganzoo.testing.hub_server import LocalHub
 
-    root = tempfile.mkdtemp(prefix="ganzoo-test-hub-")
+    root = tempfile.mkdtemp(prefix="hub-", dir=_SESSION_DIR)
     server = LocalHub(root, port=_PORT).start()
     yield server
     server.stop()
@@ -132,14 +163,20 @@ class FakeSite:
         registry.refresh()
 
 
-#: A minimal, valid plugin spec module that reuses the DCGAN implementation (torch-free at import).
+#: A minimal, valid plugin spec module that reuses the toy GAN implementation (torch-free at import).
 SPEC_TEMPLATE = '''
 from ganzoo import Plugin
 plugin = Plugin(name={name!r}, task="unconditional", summary="fake plugin for tests",
-                paper="https://arxiv.org/abs/1511.06434", config="ganzoo_dcgan.model:DCGANConfig",
-                impl="ganzoo_dcgan.model:DCGAN", components=("G", "D"), inference=("G",)
+                paper="https://arxiv.org/abs/1406.2661", config="toyzoo.model:ToyGanConfig",
+                impl="toyzoo.model:ToyGan", components=("G", "D"), inference=("G",)
                 {extra})
 '''
+
+
+def builtin_plugin(name: str) -> None:
+    """Skip the calling test when built-in plugin ``name`` is not installed or is blocked."""
+    if name not in {r.name for r in registry.list_plugins()}:
+        pytest.skip(f"the built-in plugin {name!r} is not installed (or GANZOO_DISABLE_PLUGINS blocks it)")
 
 
 def spec_module(name: str, extra: str = "") -> str:

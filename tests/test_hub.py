@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import ganzoo
-from ganzoo import registry
+from ganzoo import names, registry
 from ganzoo.errors import (
     HubUnreachableError,
     IntegrityError,
@@ -179,14 +179,14 @@ def test_pinned_registry_card(hub, hf_cache, folder: Path, fake_site) -> None:
     # a model of plugin "pinned" (it reuses DCGAN's implementation)
     from ganzoo.hub import save_model_folder
 
-    model = ganzoo.build("pinned", seed=0, **TINY)
+    model = ganzoo.build("pinned", seed=0)
     model.name = "pinned-demo"
     src = save_model_folder(model, folder.parent / "pinned-src")
     commit = push_folder(src, repo).commit
     card_dir = fake_site.root / "fake_pinned" / "cards" / "pinned-demo"
     write_pinned_card(src, card_dir, repo_id=repo, revision=commit)
     registry.refresh()
-    entry = registry.get_model("pinned-demo")
+    entry = names.get_model("pinned-demo")
     assert entry.card.revision == commit and "config.json" in entry.card.sha256
     loaded = ganzoo.load("pinned-demo")
     assert torch.equal(loaded.sample(2, seed=0), model.eval().sample(2, seed=0))
@@ -196,7 +196,7 @@ def test_pinned_registry_card(hub, hf_cache, folder: Path, fake_site) -> None:
     ganzoo.load("pinned-demo")
     assert hub.requests == []
     # a later push cannot change what the card loads
-    other = save_model_folder(ganzoo.build("pinned", seed=9, **TINY), folder.parent / "other")
+    other = save_model_folder(ganzoo.build("pinned", seed=9), folder.parent / "other")
     push_folder(other, repo)
     again = ganzoo.load("pinned-demo")
     assert torch.equal(again.sample(2, seed=0), loaded.sample(2, seed=0))
@@ -210,7 +210,7 @@ def test_card_pins_that_disagree_are_refused(hub, hf_cache, folder: Path, fake_s
     repo = _repo()
     fake_site.add("fake-pins", entry_points={"pins": "fake_pins:plugin"},
                   modules={"fake_pins/__init__.py": spec_module("pins", 'cards="fake_pins:cards"')})
-    model = ganzoo.build("pins", seed=0, **TINY)
+    model = ganzoo.build("pins", seed=0)
     model.name = "pins-x"
     src = save_model_folder(model, folder.parent / "pins-src")
     commit = push_folder(src, repo).commit

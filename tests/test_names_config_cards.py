@@ -7,7 +7,7 @@ from typing import Literal
 
 import pytest
 
-from ganzoo import registry
+from ganzoo import names, registry
 from ganzoo.cards import GanCardData, load_card, make_card, read_card_info, validate_metadata
 from ganzoo.config import describe, from_dict, override, parse_value, to_dict
 from ganzoo.errors import CardError, ConfigError, HubNameError, UnknownNameError, UnknownTagError, UsageError
@@ -16,43 +16,43 @@ from ganzoo.errors import CardError, ConfigError, HubNameError, UnknownNameError
 # -- names ---------------------------------------------------------------------------------------------------
 
 def test_hub_names_parse_with_and_without_revision() -> None:
-    r = registry.resolve("hf-hub:org/repo@v1.0")
+    r = names.resolve("hf-hub:org/repo@v1.0")
     assert (r.kind, r.repo_id, r.revision) == ("hub", "org/repo", "v1.0")
-    assert registry.resolve("hf-hub:org/repo").revision is None
+    assert names.resolve("hf-hub:org/repo").revision is None
 
 
 def test_bare_repo_id_is_refused_with_the_fix() -> None:
     with pytest.raises(HubNameError, match="hf-hub:someorg/somerepo"):
-        registry.resolve("someorg/somerepo")
+        names.resolve("someorg/somerepo")
 
 
 def test_bad_hub_name() -> None:
     with pytest.raises(UsageError, match="hf-hub:<org>/<repo>"):
-        registry.resolve("hf-hub:not a repo")
+        names.resolve("hf-hub:not a repo")
 
 
 def test_local_paths_resolve_to_folders(tmp_path) -> None:
-    assert registry.resolve(str(tmp_path)).kind == "local"
-    assert registry.resolve("./nonexistent-folder").kind == "local"
+    assert names.resolve(str(tmp_path)).kind == "local"
+    assert names.resolve("./nonexistent-folder").kind == "local"
 
 
 def test_unknown_tag_lists_the_plugins_tags() -> None:
     with pytest.raises(UnknownTagError) as err:
-        registry.resolve("dcgan-mnist")
+        names.resolve("dcgan-mnist")
     assert "dcgan-digits" in str(err.value) and "ganzoo.build('dcgan')" in str(err.value)
 
 
 def test_unknown_name_suggests() -> None:
     with pytest.raises(UnknownNameError) as err:
-        registry.resolve("dcgan_digits")
+        names.resolve("dcgan_digits")
     assert "dcgan" in str(err.value)
     assert str(err.value).startswith("Unknown")  # no KeyError quoting
 
 
 def test_split_name_at_first_hyphen() -> None:
-    assert registry.split_name("cyclegan-horse2zebra") == ("cyclegan", "horse2zebra")
-    assert registry.split_name("pix2pix-facades-label2photo") == ("pix2pix", "facades-label2photo")
-    assert registry.split_name("dcgan") == ("dcgan", None)
+    assert names.split_name("cyclegan-horse2zebra") == ("cyclegan", "horse2zebra")
+    assert names.split_name("pix2pix-facades-label2photo") == ("pix2pix", "facades-label2photo")
+    assert names.split_name("dcgan") == ("dcgan", None)
 
 
 # -- configs -------------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 from conftest import spec_module
 
 import ganzoo
-from ganzoo import registry
+from ganzoo import names, registry
 from ganzoo.errors import (
     PluginConflictError,
     PluginLoadError,
@@ -128,6 +128,6 @@ def test_plugin_shipped_cards_are_listed(fake_site) -> None:
     assert any("carded-bad" in m and "ganzoo.revision" in m for m in msgs)
     assert any("carded-broken" in m and "not valid YAML" in m for m in msgs)
     assert any("carded-wrongname" in m and "must agree" in m for m in msgs)
-    entry = registry.get_model("carded-good")
+    entry = names.get_model("carded-good")
     assert entry.provider == "fake-carded" and not entry.bundled
-    assert registry.resolve("carded").entry is entry  # one model: the bare plugin name means it
+    assert names.resolve("carded").entry is entry  # one model: the bare plugin name means it

@@ -35,10 +35,10 @@ QUIET = {"progress": False, "sample_every": 0, "log_every": 1}
 TOY_SPEC = '''
 from ganzoo import Plugin
 
-toygan = Plugin(name="toygan", task="unconditional", summary="BN-free MLP GAN for trainer tests",
+trgan = Plugin(name="trgan", task="unconditional", summary="BN-free MLP GAN for trainer tests",
                 paper="https://arxiv.org/abs/1406.2661", config="fake_toygan.model:ToyConfig",
                 impl="fake_toygan.model:ToyGAN", components=("G", "D"), inference=("G",))
-toyae = Plugin(name="toyae", task="reconstruction", summary="MLP auto-encoder for trainer tests (no discriminator)",
+trae = Plugin(name="trae", task="reconstruction", summary="MLP auto-encoder for trainer tests (no discriminator)",
                paper="https://arxiv.org/abs/1312.6114", config="fake_toygan.model:ToyConfig",
                impl="fake_toygan.model:ToyAE", components=("G", "E"), inference=("G",))
 '''
@@ -168,8 +168,8 @@ def one_thread():
 
 @pytest.fixture
 def toy(fake_site) -> Path:
-    """Install the toy plugins (toygan, toyae) as a distribution; returns the site folder (for PYTHONPATH)."""
-    fake_site.add("fake-toygan", entry_points={"toygan": "fake_toygan:toygan", "toyae": "fake_toygan:toyae"},
+    """Install the toy plugins (trgan, trae) as a distribution; returns the site folder (for PYTHONPATH)."""
+    fake_site.add("fake-toygan", entry_points={"trgan": "fake_toygan:trgan", "trae": "fake_toygan:trae"},
                   modules={"fake_toygan/__init__.py": TOY_SPEC, "fake_toygan/model.py": TOY_MODEL})
     return fake_site.root
 
@@ -278,9 +278,9 @@ def test_resume_crosses_epochs_identically_with_accumulation(toy: Path, tmp_path
     # 1797 digits, global step batch 16 × 4 = 64 → 28 steps per epoch: 30 steps cross into epoch 1; dropout in D
     # draws from the global RNG, which the capsule restores
     opts = dict(TOY, max_steps=30, batch_size=16, grad_accum=4, checkpoint_every=100, dropout=0.3, **QUIET)
-    train("toygan", tmp_path / "a", **opts)
-    train("toygan", tmp_path / "b", callbacks=stop_at(27), **opts)
-    t = train("toygan", tmp_path / "b", resume=True)
+    train("trgan", tmp_path / "a", **opts)
+    train("trgan", tmp_path / "b", callbacks=stop_at(27), **opts)
+    t = train("trgan", tmp_path / "b", resume=True)
     assert t.epoch == 1
     wa = weights(latest_checkpoint(tmp_path / "a" / "checkpoints"))
     wb = weights(latest_checkpoint(tmp_path / "b" / "checkpoints"))
@@ -290,8 +290,8 @@ def test_resume_crosses_epochs_identically_with_accumulation(toy: Path, tmp_path
 def test_previews_and_checkpoints_do_not_change_training(toy: Path, tmp_path: Path) -> None:
     """Previews (even one that draws from the global RNG) and checkpoints leave the training RNG as it was."""
     base = dict(TOY, max_steps=6, batch_size=8, dropout=0.3, progress=False, sample_n=4)
-    train("toygan", tmp_path / "plain", sample_every=0, checkpoint_every=0, **base)
-    train("toygan", tmp_path / "busy", sample_every=1, checkpoint_every=1, **base)
+    train("trgan", tmp_path / "plain", sample_every=0, checkpoint_every=0, **base)
+    train("trgan", tmp_path / "busy", sample_every=1, checkpoint_every=1, **base)
     assert len(list((tmp_path / "busy" / "samples").glob("step-*.png"))) == 5
     plain, busy = weights(tmp_path / "plain"), weights(tmp_path / "busy")
     assert all(torch.equal(plain[c][k], busy[c][k]) for c in plain for k in plain[c])
@@ -309,12 +309,12 @@ def test_two_processes_under_torchrun_match_one_process(toy: Path, tmp_path: Pat
            "OMP_NUM_THREADS": "1"}
     out2 = tmp_path / "two"
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--standalone",
-                           "-m", "ganzoo.cli", "train", "toygan", "--data", "builtin:digits", "--out", str(out2),
+                           "-m", "ganzoo.cli", "train", "trgan", "--data", "builtin:digits", "--out", str(out2),
                            "--max-steps", "8", "--batch-size", "4", *sets],
                           capture_output=True, text=True, env=env, timeout=240)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "parameters identical on all 2 processes" in proc.stderr
-    assert proc.stdout.count("Trained toygan for 8 steps") == 1  # rank 0 speaks, once
+    assert proc.stdout.count("Trained trgan for 8 steps") == 1  # rank 0 speaks, once
 
     _, state = load_checkpoint(latest_checkpoint(out2 / "checkpoints"))
     digests = state["replicas"]
@@ -322,10 +322,10 @@ def test_two_processes_under_torchrun_match_one_process(toy: Path, tmp_path: Pat
     assert state["run"]["world_size"] == 2 and state["run"]["global_batch_size"] == 8
     trained = ganzoo.load(str(out2)).card.data.ganzoo["trained_with"]
     assert trained["processes"] == 2 and trained["global_batch_size"] == 8 and trained["batch_size_per_process"] == 4
-    assert trained["command"].startswith("torchrun --nnodes 1 --nproc-per-node 2 -m ganzoo.cli train toygan")
+    assert trained["command"].startswith("torchrun --nnodes 1 --nproc-per-node 2 -m ganzoo.cli train trgan")
 
-    train("toygan", tmp_path / "one", **TOY, max_steps=8, batch_size=8, **QUIET)
-    train("toygan", tmp_path / "seed1", **TOY, max_steps=8, batch_size=8, seed=1, **QUIET)
+    train("trgan", tmp_path / "one", **TOY, max_steps=8, batch_size=8, **QUIET)
+    train("trgan", tmp_path / "seed1", **TOY, max_steps=8, batch_size=8, seed=1, **QUIET)
     two, one, other = weights(out2), weights(tmp_path / "one"), weights(tmp_path / "seed1")
     close = max_rel_diff(two, one)
     far = max_rel_diff(other, one)
@@ -337,9 +337,9 @@ def test_two_processes_under_torchrun_match_one_process(toy: Path, tmp_path: Pat
 def test_gradient_accumulation_equals_the_larger_batch(toy: Path, tmp_path: Path) -> None:
     """2 micro-batches of 4 == one batch of 8 (same items, same noise rows), up to summation order."""
     base = dict(TOY, max_steps=6, **QUIET)
-    train("toygan", tmp_path / "big", batch_size=8, **base)
-    train("toygan", tmp_path / "acc", batch_size=4, grad_accum=2, **base)
-    train("toygan", tmp_path / "seed", batch_size=8, seed=3, **base)
+    train("trgan", tmp_path / "big", batch_size=8, **base)
+    train("trgan", tmp_path / "acc", batch_size=4, grad_accum=2, **base)
+    train("trgan", tmp_path / "seed", batch_size=8, seed=3, **base)
     big, acc, seed = weights(tmp_path / "big"), weights(tmp_path / "acc"), weights(tmp_path / "seed")
     print(f"max relative difference: accumulation vs batch 8 = {max_rel_diff(acc, big):.2e}; "
           f"another seed = {max_rel_diff(seed, big):.2e}")
@@ -349,7 +349,7 @@ def test_gradient_accumulation_equals_the_larger_batch(toy: Path, tmp_path: Path
 
 
 def test_a_plugin_without_discriminator_uses_the_same_trainer(toy: Path, tmp_path: Path) -> None:
-    t = train("toyae", tmp_path / "ae", **TOY, max_steps=40, batch_size=32, **QUIET)
+    t = train("trae", tmp_path / "ae", **TOY, max_steps=40, batch_size=32, **QUIET)
     rows = [json.loads(line) for line in (tmp_path / "ae" / "logs" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == list(range(1, 41)) and "lr_G" in rows[0]
     assert rows[-1]["recon"] < rows[0]["recon"]  # it learns
@@ -363,7 +363,7 @@ def test_sigterm_mid_run_checkpoints_exits_cleanly_and_resumes(toy: Path, tmp_pa
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(toy), os.environ.get("PYTHONPATH", "")]),
            "FAKE_TOY_SLEEP": "0.05", "OMP_NUM_THREADS": "1"}
-    args = ["train", "toygan", "--data", "builtin:digits", "--out", str(out), "--max-steps", "60", "--batch-size", "8",
+    args = ["train", "trgan", "--data", "builtin:digits", "--out", str(out), "--max-steps", "60", "--batch-size", "8",
             "--set", "image_size=8", "--set", "channels=1", "--set", "progress=false", "--set", "sample_every=0",
             "--set", "log_every=1", "--set", "checkpoint_every=1000"]
     proc = subprocess.Popen([sys.executable, "-m", "ganzoo.cli", *args], stdout=subprocess.PIPE,
@@ -388,15 +388,15 @@ def test_sigterm_mid_run_checkpoints_exits_cleanly_and_resumes(toy: Path, tmp_pa
     assert model.card.data.ganzoo["trained_with"]["steps"] == step
     assert model.sample(2, seed=0).shape == (2, 1, 8, 8)
 
-    result = CliRunner().invoke(cli, ["train", "toygan", "--data", "builtin:digits", "--out", str(out), "--resume"])
+    result = CliRunner().invoke(cli, ["train", "trgan", "--data", "builtin:digits", "--out", str(out), "--resume"])
     assert result.exit_code == 0, result.output
-    assert "Trained toygan for 60 steps" in result.output
+    assert "Trained trgan for 60 steps" in result.output
     assert latest_checkpoint(out / "checkpoints").name == "step-00000060"
 
 
 def test_a_non_finite_loss_stops_with_its_name_and_step_keeping_the_last_checkpoint(toy: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    result = CliRunner().invoke(cli, ["train", "toygan", "--data", "builtin:digits", "--out", str(out),
+    result = CliRunner().invoke(cli, ["train", "trgan", "--data", "builtin:digits", "--out", str(out),
                                       "--max-steps", "20", "--batch-size", "8", "--set", "image_size=8", "--set",
                                       "channels=1", "--set", "nan_at=5", "--set", "checkpoint_every=2", "--set",
                                       "progress=false", "--set", "sample_every=0", "--set", "log_every=1"])
@@ -523,7 +523,7 @@ def test_linear_decay_is_the_cyclegan_rule_in_steps() -> None:
 def test_the_trainer_applies_the_schedule_step_by_step(toy: Path, tmp_path: Path) -> None:
     from ganzoo.training.trainer import lr_lambda
 
-    train("toygan", tmp_path / "run", **TOY, max_steps=8, batch_size=8, lr_schedule="linear_decay", decay_start=4,
+    train("trgan", tmp_path / "run", **TOY, max_steps=8, batch_size=8, lr_schedule="linear_decay", decay_start=4,
           **QUIET)
     rows = [json.loads(line) for line in (tmp_path / "run" / "logs" / "metrics.jsonl").read_text().splitlines()]
     fn = lr_lambda("linear_decay", 8, decay_start=4)
@@ -535,7 +535,7 @@ def test_the_trainer_applies_the_schedule_step_by_step(toy: Path, tmp_path: Path
 def test_ema_is_saved_as_its_own_component_and_loaded_by_default(toy: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     decay = 0.6
-    train("toygan", out, **TOY, max_steps=3, batch_size=8, ema_decay=decay, checkpoint_every=1, keep_last=5, **QUIET)
+    train("trgan", out, **TOY, max_steps=3, batch_size=8, ema_decay=decay, checkpoint_every=1, keep_last=5, **QUIET)
     assert (out / "G_ema.safetensors").is_file()
     ckpts = [weights(p) for p in list_checkpoints(out / "checkpoints")]
     assert len(ckpts) == 3
@@ -616,10 +616,10 @@ def test_api_train_routes_model_and_trainer_options(tmp_path: Path) -> None:
 
 def test_epochs_set_the_length_and_the_api_resumes_a_run(toy: Path, tmp_path: Path) -> None:
     # 1797 digits in whole batches of 64: 28 steps per epoch, so 0.1 epoch = ceil(2.8) = 3 steps
-    t = train("toygan", tmp_path / "run", **TOY, epochs=0.1, batch_size=64, **QUIET)
+    t = train("trgan", tmp_path / "run", **TOY, epochs=0.1, batch_size=64, **QUIET)
     assert (t.max_steps, t.step) == (3, 3)
     # the API resumes with the run's own config (8×8 grey here) and options; a new length is allowed
-    model = ganzoo.train("toygan", "builtin:digits", out=tmp_path / "run", resume=True, max_steps=5)
+    model = ganzoo.train("trgan", "builtin:digits", out=tmp_path / "run", resume=True, max_steps=5)
     assert model.config.image_size == 8 and not model.training
     assert load_checkpoint(latest_checkpoint(tmp_path / "run" / "checkpoints"))[1]["step"] == 5
 

@@ -242,7 +242,7 @@ def info(name: str, raw: bool) -> None:
     For a model: its key facts (plugin, status, Hub repo and pinned revision, data, licence, parameters, files
     and their sha256), then the card's text (training command, data, metrics with their protocol).
     """
-    from .. import registry
+    from .. import names, registry
     from ..config import describe
     from ..errors import UnknownNameError
 
@@ -250,10 +250,10 @@ def info(name: str, raw: bool) -> None:
         click.echo(text if raw else _render_card(text, where=name, status=status))
 
     try:
-        res = registry.resolve(name)
+        res = names.resolve(name)
     except UnknownNameError:
         res = None
-    plugin_name, tag = registry.split_name(name)
+    plugin_name, tag = names.split_name(name)
     if res is not None and res.kind == "registry" and (tag is not None or name not in {r.name for r in registry.list_plugins()}):
         entry = res.entry
         assert entry is not None

@@ -57,7 +57,7 @@ def evaluate(name: str, data: str, split: str, metrics: str | None, n: int | Non
 
     folder: Path | None = None
     if write_card:
-        from ..registry import resolve
+        from ..names import resolve
 
         res = resolve(name)
         if res.kind != "local":

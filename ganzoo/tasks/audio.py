@@ -88,7 +88,7 @@ class SpeechEnhancement(Task):
                 raise UsageError(f"{path} is at {sr} Hz; {model.name or model.plugin.name} works at "
                                  f"{model.config.sample_rate} Hz: resample it first")
             x = torch.from_numpy(np.ascontiguousarray(audio))[None].to(model.device)
-            self.write(model.sample(condition=x, seed=seed, **options).cpu(), out, model.config)
+            self.write(model.sample(condition=x, seed=seed, **options)[0].cpu(), out, model.config)
 
         if src.is_file():
             one(src, self.check_output_path(dst))

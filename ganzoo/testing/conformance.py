@@ -110,11 +110,13 @@ def check_plugin(name: str, *, tmp_path: str | Path | None = None, train: bool =
     optimizers = impl.configure_optimizers(model)
     owned = {k: [p for g in o.param_groups for p in g["params"]] for k, o in optimizers.items()}
     named = {id(p): f"{c}.{n}" for c, m in model.components.items() for n, p in m.named_parameters()}
-    phases = ([("D", impl.discriminator_loss), ("G", impl.generator_loss)] if impl.supports("adversarial")
-              else [("all", None)])
+    halves = {"D": impl.discriminator_loss, "G": impl.generator_loss}
+    # the phases in the plugin's order, sharing one batch dict as the trainer does (a half may cache in it)
+    phases = [(k, halves[k]) for k in impl.phase_order] if impl.supports("adversarial") else [("all", None)]
+    step_batch = dict(batch)
     for key, fn in phases:
         model.zero_grad(set_to_none=True)
-        losses = fn(model, dict(batch)) if fn is not None else impl.train_step(model, dict(batch), 0)
+        losses = fn(model, step_batch) if fn is not None else impl.train_step(model, step_batch, 0)
         if not isinstance(losses, dict) or not losses:
             _fail(name, "losses", f"the {key} phase must return a dict of named tensors, got {type(losses).__name__}")
         for k, v in losses.items():
