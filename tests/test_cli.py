@@ -137,14 +137,21 @@ def test_errors_are_one_line_without_traceback(args: list[str], message: str) ->
     assert len(error_lines) == 1
 
 
-def test_sample_n_zero_and_missing_output_dir(tiny_folder: Path, tmp_path: Path) -> None:
+def test_sample_n_zero_and_output_folders(tiny_folder: Path, tmp_path: Path) -> None:
     zero = CliRunner().invoke(cli, ["sample", str(tiny_folder), "-n", "0"])
     assert zero.exit_code == 2 and "0 is not in the range x>=1" in zero.output
     neg = CliRunner().invoke(cli, ["sample", str(tiny_folder), "-n", "-4"])
     assert neg.exit_code == 2
-    missing = CliRunner().invoke(cli, ["sample", str(tiny_folder), "-o", str(tmp_path / "nope" / "g.png")])
-    assert missing.exit_code == 1 and "does not exist" in missing.output
-    assert not (tmp_path / "nope").exists()
+    # missing parent folders are created, as mkdir -p would
+    nested = tmp_path / "runs" / "deep" / "g.png"
+    made = CliRunner().invoke(cli, ["sample", str(tiny_folder), "-n", "4", "-o", str(nested), "--device", "cpu"])
+    assert made.exit_code == 0, made.output
+    assert nested.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a file where a folder should be: one line, nothing written
+    (tmp_path / "afile").write_text("keep me")
+    blocked = CliRunner().invoke(cli, ["sample", str(tiny_folder), "-o", str(tmp_path / "afile" / "g.png")])
+    assert blocked.exit_code == 1 and "is not a folder" in blocked.output
+    assert (tmp_path / "afile").read_text() == "keep me"
 
 
 def test_debug_env_shows_the_traceback() -> None:
@@ -203,8 +210,9 @@ def test_new_plugin_installs_and_passes_the_kit(tmp_path: Path) -> None:
     env = {"PYTHONPATH": str(target)}
     listed = run("list", "--json", env=env)
     assert "thirdparty" in [p["name"] for p in json.loads(listed.stdout)["plugins"]]
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path / "pkg" / "tests")],
-                           capture_output=True, text=True, env={**os.environ, **env}, timeout=300, cwd=tmp_path)
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            str(tmp_path / "pkg" / "tests")], capture_output=True, text=True,
+                           env={**os.environ, **env}, timeout=300, cwd=tmp_path)
     assert tests.returncode == 0, tests.stdout + tests.stderr
     again = CliRunner().invoke(cli, ["new-plugin", "thirdparty", "--dir", str(tmp_path / "pkg")])
     assert again.exit_code == 1 and "not empty" in again.output

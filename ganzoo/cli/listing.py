@@ -1,0 +1,261 @@
+"""``ganzoo list``, ``info``, ``doctor`` and ``new-plugin``: what is installed, and how to add to it.
+
+``list`` is torch-free and offline: it reads entry-point metadata, the light plugin specs and the card index.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..plugin import TASKS
+from .main import CONTEXT_SETTINGS, table
+
+__all__ = ["list_cmd", "info", "doctor", "new_plugin", "weights_source"]
+
+
+def _human(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit, div in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= div:
+            return f"{n / div:.1f}{unit}"
+    return str(n)
+
+
+def _short(text: str, width: int = 64) -> str:
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+
+
+def weights_source(entry: Any) -> tuple[str, bool]:
+    """Where a pretrained model's weights come from: ``("bundled" | "hub" | "not published", cached)``.
+
+    ``cached`` is True when a Hub model's pinned snapshot is already in the local Hugging Face cache (it then
+    loads offline). Torch-free and offline: it looks at files only.
+    """
+    if entry.bundled:
+        return "bundled", False
+    info = entry.card
+    if info.repo_id and info.revision:
+        from ..hub import cached_snapshot
+
+        return "hub", cached_snapshot(info.repo_id, info.revision) is not None
+    return "not published", False
+
+
+def _model_status(entry: Any, installed: set[str]) -> str:
+    """The one-word status ``info`` and ``list --json`` report (bundled, cached, hub, unpublished, plugin missing)."""
+    if entry.plugin not in installed:
+        return "plugin missing"
+    source, cached = weights_source(entry)
+    return {"bundled": "bundled", "hub": "cached" if cached else "hub", "not published": "unpublished"}[source]
+
+
+@click.command("list", context_settings=CONTEXT_SETTINGS)
+@click.argument("pattern", required=False)
+@click.option("--task", type=click.Choice(sorted(TASKS)), help="only plugins and models of this task")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def list_cmd(pattern: str | None, task: str | None, as_json: bool) -> None:
+    """List installed plugins and pretrained models, with where each model's weights come from.
+
+    PATTERN filters names (a substring, or a glob such as 'cyclegan-*'). Offline, and no torch import; the
+    parsed cards are cached ($GANZOO_CACHE/cards or ~/.cache/ganzoo/cards), so it stays fast with thousands.
+
+    \b
+    The weights column:
+      bundled        shipped inside the installed package: loads offline, nothing to download
+      hub            a pinned commit on the Hugging Face Hub, fetched on first use ("hub, cached": already here)
+      not published  the card exists but no weights are reachable yet (train or convert them yourself)
+
+    \b
+    Examples:
+      ganzoo list                                  everything
+      ganzoo list digits                           names containing 'digits'
+      ganzoo list 'cyclegan-*'                     a glob
+      ganzoo list --task paired-translation        translators trained on aligned pairs
+      ganzoo list --json | jq '.models[].id'       for scripts
+    """
+    from .. import registry
+
+    plugins = registry.list_plugins(pattern, task=task)
+    models = registry.list_models(pattern, task=task)
+    conflicts = registry.conflicts()
+    problems = registry.problems()
+    installed = {r.name for r in registry.list_plugins()}
+    sources = {e.id: weights_source(e) for e in models}
+    if as_json:
+        out = {
+            "plugins": [{"name": r.name, "task": r.plugin.task, "summary": r.plugin.summary,
+                         "paper": r.plugin.paper, "distribution": r.distribution, "version": r.version}
+                        for r in plugins if r.plugin is not None],
+            "conflicts": [{"name": n, "distributions": [p.distribution for p in ps]} for n, ps in conflicts.items()],
+            "models": [{"id": e.id, "plugin": e.plugin, "tag": e.tag, "dataset": e.card.dataset,
+                        "parameters": e.card.parameters, "license": e.card.license, "repo_id": e.card.repo_id,
+                        "revision": e.card.revision, "weights": sources[e.id][0], "cached": sources[e.id][1],
+                        "plugin_installed": e.plugin in installed, "status": _model_status(e, installed),
+                        "provider": e.provider}
+                       for e in models],
+            "problems": [{"kind": p.kind, "name": p.name, "message": p.message} for p in problems],
+        }
+        click.echo(json.dumps(out, indent=2))
+        return
+    rows = [[r.name, r.plugin.task, _short(r.plugin.summary), f"{r.distribution} {r.version}"]
+            for r in plugins if r.plugin]
+    rows += [[n, "CONFLICT", "provided by " + " and ".join(p.distribution or "?" for p in ps), "-"]
+             for n, ps in conflicts.items() if not pattern or pattern in n]
+    click.echo(f"Plugins ({len(rows)})")
+    filtered = " match" + (f" {pattern!r}" if pattern else "") + (f" (task {task})" if task else "")
+    click.echo(table(rows, ["name", "task", "summary", "provided by"]) if rows
+               else "  none" + (filtered if pattern or task else " installed"))
+    mrows = []
+    for e in models:
+        source, cached = sources[e.id]
+        plugin = e.plugin if e.plugin in installed else f"{e.plugin} (not installed)"
+        mrows.append([e.id, plugin, e.card.dataset or "-", _human(e.card.parameters), e.card.license or "-",
+                      source + (", cached" if cached else "")])
+    click.echo(f"\nPretrained models ({len(mrows)})")
+    click.echo(table(mrows, ["id", "plugin", "dataset", "params", "licence", "weights"]) if mrows
+               else "  none" + (filtered if pattern or task else ""))
+    if problems:
+        click.echo(f"\n{len(problems)} problem(s) skipped: run `ganzoo doctor` for details", err=True)
+
+
+def _render_card(text: str, *, where: str, status: str | None = None) -> str:
+    """A card for the terminal: its key facts (from the front matter), then its prose; raw text if it has none."""
+    from ..cards import read_card_info, split_front_matter
+    from ..errors import GanzooError
+
+    meta, body = split_front_matter(text)
+    if meta is None:
+        return text
+    try:
+        info = read_card_info(text, path=where)
+    except GanzooError:
+        return text
+    lines = [f"{info.id}" + (f" — {info.summary}" if info.summary else "")]
+    facts = [("plugin", info.plugin), ("status", status),
+             ("hub", f"{info.repo_id} @ {info.revision}" if info.repo_id and info.revision
+              else (f"{info.repo_id} (revision not pinned)" if info.repo_id else None)),
+             ("dataset", info.dataset),
+             ("licence", (info.license or "?") + (f" (weights: {info.weights_license})" if info.weights_license
+                                                  and info.weights_license != info.license else "")),
+             ("parameters", f"{info.parameters:,}" if info.parameters else None),
+             ("files", ", ".join(f"{f} (sha256 {h[:12]}…)" for f, h in info.sha256.items()) or None)]
+    lines += [f"  {k + ':':<12} {v}" for k, v in facts if v]
+    lines.append(f"  {'metadata:':<12} the card's front matter: ganzoo info {where} --raw")
+    return "\n".join(lines) + "\n\n" + body.strip() + "\n"
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("name")
+@click.option("--raw", is_flag=True, help="print a model's README.md as it is, metadata (front matter) included")
+def info(name: str, raw: bool) -> None:
+    """Show a model's card, or a plugin's description and config fields with defaults.
+
+    For a model: its key facts (plugin, status, Hub repo and pinned revision, data, licence, parameters, files
+    and their sha256), then the card's text (training command, data, metrics with their protocol). For a plugin:
+    its task, paper, components, pretrained models, and every config field `ganzoo train PLUGIN --set` takes.
+
+    \b
+    Examples:
+      ganzoo info dcgan-digits                     a bundled model's card
+      ganzoo info dcgan                            the plugin: config fields, defaults, help
+      ganzoo info runs/x                           a model folder you trained
+      ganzoo info hf-hub:org/repo@main --raw       a Hub model's README.md as it is
+    """
+    from .. import names, registry
+    from ..config import describe
+    from ..errors import UnknownNameError
+
+    def show(text: str, status: str | None = None) -> None:
+        click.echo(text if raw else _render_card(text, where=name, status=status))
+
+    try:
+        res = names.resolve(name)
+    except UnknownNameError:
+        res = None
+    plugin_name, tag = names.split_name(name)
+    installed = {r.name for r in registry.list_plugins()}
+    if res is not None and res.kind == "registry" and (tag is not None or name not in installed):
+        entry = res.entry
+        assert entry is not None
+        show((entry.folder / "README.md").read_text(encoding="utf-8"), _model_status(entry, installed))
+        return
+    if res is not None and res.kind == "local":
+        assert res.path is not None
+        readme = res.path / "README.md"
+        if readme.is_file():
+            show(readme.read_text(encoding="utf-8"), "local folder")
+            return
+    if res is not None and res.kind == "hub":
+        from ..hub import download_model
+
+        snapshot = download_model(res.repo_id, res.revision, components=[], with_card=True)  # type: ignore[arg-type]
+        if (snapshot / "README.md").is_file():
+            show((snapshot / "README.md").read_text(encoding="utf-8"), f"on the Hub: {res.repo_id} @ {snapshot.name}")
+        else:
+            click.echo((snapshot / "config.json").read_text())
+        return
+    spec = registry.get_plugin(plugin_name)
+    record = registry.get_record(plugin_name)
+    click.echo(f"{spec.name} — {spec.summary}")
+    click.echo(f"  task:          {spec.task}")
+    click.echo(f"  paper:         {spec.paper}")
+    click.echo(f"  provided by:   {record.distribution} {record.version}")
+    click.echo(f"  components:    {', '.join(spec.components)} (inference: {', '.join(spec.inference)})")
+    tags = [e.id for e in registry.list_models() if e.plugin == spec.name]
+    click.echo(f"  pretrained:    {', '.join(tags) or 'none'}" + (f" (default: {spec.name}-{spec.default_tag})"
+                                                                    if spec.default_tag else ""))
+    if spec.description:
+        click.echo("\n" + spec.description)
+    fields = describe(spec.load_config_class())
+    click.echo(f"\nConfig ({spec.config}); set with `ganzoo train {spec.name} --set key=value`:")
+    click.echo(table([[f.name, f.type, repr(f.default), f.help] for f in fields], ["field", "type", "default", "help"]))
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
+@click.option("--shallow", is_flag=True,
+              help="skip importing each plugin's config and implementation (no torch import; discovery problems only)")
+def doctor(shallow: bool) -> None:
+    """Check the installation: plugins that fail to import or break the plugin contract, name conflicts,
+    malformed cards.
+
+    Each plugin's config class and implementation are imported and checked against the contract: misspelt
+    hooks, hooks with the wrong signature, overridden helpers, a config that does not derive from its task's
+    base. Exits with status 1 when it finds a problem (so CI can use it).
+
+    \b
+    Examples:
+      ganzoo doctor                                the full check (imports torch and every plugin)
+      ganzoo doctor --shallow                      discovery only: import errors, conflicts, malformed cards
+    """
+    from ..doctor import run_checks
+
+    ok = run_checks(click.echo, deep=not shallow)
+    if not ok:
+        sys.exit(1)
+
+
+@click.command("new-plugin", context_settings=CONTEXT_SETTINGS)
+@click.argument("name")
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default=None,
+              show_default="./ganzoo-NAME", help="where to create the package")
+@click.option("--task", type=click.Choice(["unconditional", "class-conditional", "paired-translation"]),
+              default="unconditional", show_default=True, help="the template to start from")
+def new_plugin(name: str, directory: Path | None, task: str) -> None:
+    """Scaffold a third-party plugin package that installs and passes ganzoo.testing.check_plugin.
+
+    \b
+    Examples:
+      ganzoo new-plugin mygan                                  ./ganzoo-mygan, an unconditional GAN
+      ganzoo new-plugin mypix --task paired-translation --dir src/mypix
+      pip install -e ganzoo-mygan && python -m pytest ganzoo-mygan/tests
+    """
+    from ..scaffold import scaffold_plugin
+
+    path = scaffold_plugin(name, directory or Path(f"ganzoo-{name.replace('_', '-')}"), task=task)
+    click.echo(f"Created {path}\n  pip install -e {path}\n  python -m pytest {path}/tests")
