@@ -42,6 +42,7 @@ os.environ.update({
     "HF_HUB_ETAG_TIMEOUT": "3",
     "HF_HUB_DOWNLOAD_TIMEOUT": "5",
     "TQDM_DISABLE": "1",
+    "GANZOO_CACHE": os.path.join(_SESSION_DIR, "cache"),  # card cache, feature statistics: never the user's
     # tiny test networks: one thread is faster than two contending ones (also in the subprocesses tests start)
     "OMP_NUM_THREADS": "1",
 })
