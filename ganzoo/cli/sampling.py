@@ -33,11 +33,19 @@ def _expand_condition(cond: Any, n: int) -> Any:
     return cond
 
 
+def _reads_inputs(task: Any) -> bool:
+    """Whether the task's models run on ``--input`` files (the task implements :meth:`Task.sample_inputs`)."""
+    from ..tasks import Task
+
+    return type(task).sample_inputs is not Task.sample_inputs
+
+
 def _input_tasks(task: Any) -> str:
-    """The tasks whose models read inputs of this task's modality, as `ganzoo list --task …` hints."""
+    """The tasks whose models transform inputs of this task's modality, as `ganzoo list --task …` hints."""
     from ..plugin import TASKS
 
-    names = [t.name for t in TASKS.values() if t.condition_required and t.modality == task.modality]
+    names = [t.name for t in TASKS.values() if t.condition_required and t.modality == task.modality
+             and _reads_inputs(t)]
     return ", ".join(f"`ganzoo list --task {n}`" for n in names) or "`ganzoo list`"
 
 
@@ -122,7 +130,7 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
     if output is None:
         output = Path("samples" + task.output_suffixes[0])
     if input_path is not None:
-        if not task.condition_required and task.conditioning in ("none", "label"):
+        if not _reads_inputs(task):
             raise UsageError(f"{name} is {task.name}: it draws samples from noise and reads no --input. To run a "
                              f"model on your {task.modality}s, use one that transforms inputs: {_input_tasks(task)}")
         if condition is not None or interpolate or truncation is not None:
