@@ -461,7 +461,7 @@ def test_cards_are_what_the_script_renders() -> None:
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[3]
     proc = subprocess.run([sys.executable, str(root / "scripts" / "make_i2i_cards.py"), "--check"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -479,7 +479,7 @@ def test_maintainer_procedure_convert_push_pin_render(published, converted, hub,
     commit = push_folder(converted, repo).commit
     cards = tmp_path / "cards"
     write_pinned_card(converted, cards / "cyclegan-horse2zebra", repo_id=repo, revision=commit)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[3]
     proc = subprocess.run([sys.executable, str(root / "scripts" / "make_i2i_cards.py"), "--out", str(cards)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
