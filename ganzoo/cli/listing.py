@@ -207,6 +207,9 @@ def info(name: str, raw: bool) -> None:
     click.echo(f"  paper:         {spec.paper}")
     click.echo(f"  provided by:   {record.distribution} {record.version}")
     click.echo(f"  components:    {', '.join(spec.components)} (inference: {', '.join(spec.inference)})")
+    task = TASKS[spec.task]
+    builtins = ", ".join(f"builtin:{b}" for b in task.builtins)
+    click.echo(f"  data:          {task.layouts}" + (f"; or built-in: {builtins}" if builtins else ""))
     tags = [e.id for e in registry.list_models() if e.plugin == spec.name]
     click.echo(f"  pretrained:    {', '.join(tags) or 'none'}" + (f" (default: {spec.name}-{spec.default_tag})"
                                                                     if spec.default_tag else ""))
