@@ -141,6 +141,9 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
             task.check_output_path(output)
             ensure_parent(output)
         if max_side is not None:
+            if task.modality != "image" or options.get("domain") == "all":
+                raise UsageError(f"--max-side downscales input images for translation; it does not apply to "
+                                 f"{'--domain all grids' if task.modality == 'image' else task.name + ' inputs'}")
             options["max_side"] = max_side
         written = task.sample_inputs(model, input_path, output, batch_size=batch_size, seed=seed, **options)
         click.echo(f"Wrote {written}")
