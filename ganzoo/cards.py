@@ -1,8 +1,7 @@
 """Model cards: structured metadata first, markdown second.
 
 A card is a Hub ``README.md``: YAML front matter + prose. ganzoo's metadata lives in the standard keys
-(``library_name: ganzoo``, ``license``, ``datasets``, ``tags``, ``model-index``) plus a ``ganzoo:`` block
-(DESIGN.md §4)::
+(``library_name: ganzoo``, ``license``, ``datasets``, ``tags``, ``model-index``) plus a ``ganzoo:`` block::
 
     ganzoo:
       plugin: dcgan                      # the plugin that builds the networks
