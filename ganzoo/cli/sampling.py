@@ -152,8 +152,8 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
         raise UsageError(f"{name} is {task.name}: it transforms inputs; give --input PATH ({task.conditioning})")
     task.check_output_path(output)
     if condition is not None and task.conditioning != "label":
-        raise UsageError(f"{name} is {task.name}: it takes no --condition (class labels need a class-conditional "
-                         f"model: {_label_tasks()})")
+        raise UsageError(f"{name} is {task.name}: it takes no --condition (--condition takes class labels of a "
+                         f"class-conditional model: {_label_tasks()})")
     if max_side is not None:
         raise UsageError(f"--max-side applies to --input images; {name} is sampled from noise here")
     if options:
