@@ -129,8 +129,8 @@ def cli() -> None:
       ganzoo sample dcgan-digits -n 64 -o grid.png        sample the bundled digit model
       ganzoo sample cgan-digits --condition all -o c.png  a row per digit class
       ganzoo sample pix2pix-openmoji-line2color --input line.png -o colour.png
-      ganzoo train dcgan --data builtin:digits --out runs/smoke --max-steps 100 --set image_size=32 --set ngf=16
-      ganzoo push runs/smoke my-org/my-dcgan              publish a model folder
+      ganzoo train --help                                 training examples, from a one-minute smoke run up
+      ganzoo push runs/smoke my-org/my-dcgan              publish a model folder (a trained run folder)
 
     `ganzoo COMMAND --help` shows each command's options and examples.
     """

@@ -116,8 +116,9 @@ def train(plugin: str, data: str, out: Path, max_steps: int | None, epochs: floa
 
     \b
     Examples:
-      ganzoo train dcgan --data builtin:digits --out runs/smoke --max-steps 100 --set image_size=32 --set ngf=16
-          a smoke run: 1-2 min on a 2-core CPU (the full recipes below take 20 min to hours there)
+      ganzoo train dcgan --data builtin:digits --out runs/smoke --max-steps 100 --batch-size 32 \\
+          --set image_size=32 --set channels=1 --set ngf=16 --set ndf=16
+          a smoke run: about a minute on a 2-core CPU (the full recipes below take 20 min to hours there)
       ganzoo train dcgan --data data/digits --out runs/dcgan-digits --max-steps 1500 --batch-size 128
           the recipe of the bundled dcgan-digits (see its card: ganzoo info dcgan-digits)
       ganzoo train pix2pix --data data/facades --out runs/facades --config facades.yaml --set lr=1e-4
