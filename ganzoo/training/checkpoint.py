@@ -181,14 +181,19 @@ def remove_stale(folder: str | os.PathLike[str]) -> int:
 
 
 def os_error_reason(err: OSError) -> tuple[str, str]:
-    """(what went wrong, what to do) for an ``OSError`` while writing a run folder, as two phrases."""
+    """(what went wrong, what to do) for an ``OSError`` while writing a run folder, as two phrases.
+
+    Example:
+        >>> os_error_reason(OSError(errno.ENOSPC, "No space left on device"))
+        ('the disk is full', 'free some space')
+    """
     code = getattr(err, "errno", None)
     if code in (errno.ENOSPC, errno.EDQUOT):
         return ("the disk is full" if code == errno.ENOSPC else "the disk quota is exceeded"), "free some space"
     if code == errno.EROFS:
-        return "the file system is read-only", "choose a writable --out"
+        return "the file system is read-only", "make it writable"
     if code in (errno.EACCES, errno.EPERM):
-        return "permission denied", "make the folder writable or choose another --out"
+        return "permission denied", "make the folder writable"
     return (err.strerror or str(err) or type(err).__name__), "fix the cause"
 
 

@@ -87,7 +87,7 @@ def make_folder(out: Path) -> list[Path]:
         except OSError as err:
             remove_created(created)
             reason, fix = os_error_reason(err)
-            raise UsageError(f"cannot create --out {out}: {reason} at {folder}; {fix}") from err
+            raise UsageError(f"cannot create --out {out}: {reason} at {folder}; {fix} or choose another --out") from err
     if not os.access(out, os.W_OK | os.X_OK):
         raise UsageError(f"cannot write to --out {out}: permission denied; make the folder writable or choose "
                          f"another --out")
@@ -154,7 +154,8 @@ class RunLock:
                 fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             except OSError as err:
                 reason, fix = os_error_reason(err)
-                raise UsageError(f"cannot lock --out {self.folder} for training: {reason}; {fix}") from err
+                raise UsageError(f"cannot lock --out {self.folder} for training: {reason}; {fix} or choose another "
+                                 f"--out") from err
             if not _try_lock(fd):
                 holder = self._holder(fd)
                 os.close(fd)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from ..errors import ConfigError
 
-__all__ = ["lr_lambda"]
+__all__ = ["lr_lambda", "used_lrs"]
 
 
 def lr_lambda(schedule: str, total_steps: int, *, decay_start: float | None = None,
@@ -60,3 +60,13 @@ def lr_lambda(schedule: str, total_steps: int, *, decay_start: float | None = No
         raise ConfigError(f"unknown lr_schedule {schedule!r}; use one of constant, linear_decay, cosine")
 
     return fn
+
+
+def used_lrs(schedulers: Mapping[str, Any]) -> dict[str, float]:
+    """The learning rate each scheduler's optimiser used in the step just taken (``LambdaLR`` has already moved
+    on to the next step's)."""
+    out = {}
+    for k, s in schedulers.items():
+        fns = getattr(s, "lr_lambdas", None)
+        out[k] = s.base_lrs[0] * fns[0](s.last_epoch - 1) if fns else s.get_last_lr()[0]
+    return out

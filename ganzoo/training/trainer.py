@@ -32,10 +32,8 @@ Exactness (what the tests check):
   boundary falls at the same step for every such split.
 
 Per-step cost (benchmarks/README.md, "Trainer overhead"): one host sync per step (the non-finite check, fused
-with the stop flag in one all-reduce under DDP); a step's losses are one vector on the device, averaged there
-and read back only every ``log_every`` steps; what to freeze and which DDP wrappers skip their all-reduce is
-planned once, not per step; accelerate's optimiser wrapper and ``backward`` are bypassed when they would do
-nothing but cost time (no fp16 grad scaler, no DeepSpeed/XLA).
+with the stop flag in one all-reduce under DDP); losses stay on the device until a log row; the step itself is
+planned once (:mod:`.steps`).
 
 Several machines: every process reads the capsule on ``--resume`` and the main process writes ``--out``, so
 ``--out`` must be on a file system all nodes share (as usual for multi-node checkpoints).
@@ -64,10 +62,10 @@ from . import capsule, run_folder, steps
 from . import sampler as data_feed
 from .checkpoint import latest_checkpoint, os_error_reason, remove_stale, rng_state, save_checkpoint, set_rng_state
 from .devices import gather, make_accelerator, on_main_then_all, param_digest, restore_forward
-from .loggers import MetricLogger
+from .loggers import LossAverager, MetricLogger
 from .options import TrainerOptions
 from .sampler import ResumableDistributedSampler
-from .schedules import lr_lambda
+from .schedules import lr_lambda, used_lrs
 
 __all__ = ["Trainer", "lr_lambda"]
 
@@ -129,8 +127,7 @@ class Trainer:
         self._last: tuple[tuple[str, ...], torch.Tensor] | None = None
         self._merge_plans: dict[Any, tuple[tuple[str, ...], torch.Tensor | None, torch.Tensor | None]] = {}
         self.replicas_identical: bool | None = None
-        self._log_sums: dict[tuple[str, ...], tuple[torch.Tensor, int]] = {}
-        self._log_count = 0
+        self._losses = LossAverager()
         # validate_impl guarantees one of the two (the alternating GAN loop, or one objective)
         self._has_halves = self.impl.supports("adversarial")
         self._lock: run_folder.RunLock | None = None
@@ -368,14 +365,6 @@ class Trainer:
         names, values = steps.take_step(self, batches)
         return {n: values[i] for i, n in enumerate(names)}
 
-    def _used_lrs(self) -> dict[str, float]:
-        # the rates of the step just taken (LambdaLR has already moved on to the next one)
-        out = {}
-        for k, s in self.schedulers.items():
-            fns = getattr(s, "lr_lambdas", None)
-            out[k] = s.base_lrs[0] * fns[0](s.last_epoch - 1) if fns else s.get_last_lr()[0]
-        return out
-
     def _sync_flags(self, values: torch.Tensor) -> tuple[bool, bool]:
         """(stop, non-finite), agreed by every process: one host sync per step."""
         bad = ~torch.isfinite(values).all()
@@ -390,24 +379,12 @@ class Trainer:
         stop, nonfinite = flags.tolist()
         return stop > 0, nonfinite > 0
 
-    def _accumulate_log(self, names: tuple[str, ...], values: torch.Tensor) -> None:
-        prev = self._log_sums.get(names)
-        self._log_sums[names] = (values, 1) if prev is None else (prev[0] + values, prev[1] + 1)
-        self._log_count += 1
-
     def _write_log_row(self, bar: Any) -> None:
-        if not self._log_count or not self.is_main:
-            self._log_sums, self._log_count = {}, 0
+        if not self.is_main or not self._losses.count:
+            self._losses.clear()
             return
-        sums: dict[str, float] = {}
-        counts: dict[str, int] = {}
-        for names, (vec, count) in self._log_sums.items():  # one entry unless the loss names changed
-            for n, v in zip(names, vec.tolist()):
-                sums[n] = sums.get(n, 0.0) + v
-                counts[n] = counts.get(n, 0) + count
-        self._log_sums, self._log_count = {}, 0
-        losses = {n: sums[n] / counts[n] for n in sums}
-        lr = {f"lr_{k}": v for k, v in self._used_lrs().items()}
+        losses = self._losses.pop()
+        lr = {f"lr_{k}": v for k, v in used_lrs(self.schedulers).items()}
         row = {**losses, **lr, "epoch": round(self.step * self._groups_per_step / max(1, self.groups_per_epoch), 4)}
         self.history.append({"step": self.step, **row})
         assert self.metrics is not None
@@ -508,7 +485,7 @@ class Trainer:
                 logger.info("%s is already at step %d of %d", self.out, self.step, self.max_steps)
             while self.step < self.max_steps:
                 names, values = steps.take_step(self, batches)
-                self._accumulate_log(names, values)
+                self._losses.add(names, values)
                 stop, nonfinite = self._sync_flags(values)
                 if nonfinite:
                     self._raise_non_finite(names, values, bar)
