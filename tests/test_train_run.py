@@ -306,3 +306,20 @@ def test_metric_logger_drops_rows_past_the_resumed_checkpoint(tmp_path: Path) ->
     csv_lines = (tmp_path / "metrics.csv").read_text().splitlines()
     assert csv_lines[0] == "step,loss,new" and csv_lines[-1] == "7,70.0,1.0" and len(csv_lines) == 8
 
+
+
+def test_docs_training_lists_every_trainer_option_with_its_default() -> None:
+    import dataclasses
+    import re
+
+    from ganzoo.training.options import TrainerOptions
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "training.md").read_text()
+    documented = {k: v.strip() for k, v in re.findall(r"^\| `(\w+)` \| ([^|]+) \|", text, flags=re.M)}
+
+    def shown(v) -> str:
+        return "none" if v is None else ("true" if v else "false") if isinstance(v, bool) else str(v)
+
+    fields = dataclasses.fields(TrainerOptions)
+    assert list(documented) == [f.name for f in fields]
+    assert all(documented[f.name] == shown(f.default) for f in fields)

@@ -172,7 +172,8 @@ class RunLock:
                 "command": command}
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, (json.dumps(note) + "\n").encode(), 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, (json.dumps(note) + "\n").encode())
         except OSError:
             pass  # the lock holds without its note
         self._fd = fd
@@ -180,7 +181,8 @@ class RunLock:
 
     def _holder(self, fd: int) -> str:
         try:
-            note = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+            os.lseek(fd, 0, os.SEEK_SET)
+            note = json.loads(os.read(fd, 4096).decode() or "{}")
         except (OSError, ValueError):
             note = {}
         if not isinstance(note, dict) or "pid" not in note:
