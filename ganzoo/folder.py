@@ -65,7 +65,7 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _PENDING_RE = re.compile(r"^\.([A-Za-z0-9_][A-Za-z0-9_.\-]*\.safetensors)\.([0-9a-f]{64})\.pending$")
 # temp files of atomic_write for the files a save writes: .<name>.<random>.tmp
 _LITTER_RE = re.compile(r"^\.(config\.json|README\.md|[A-Za-z0-9_][A-Za-z0-9_.\-]*\.safetensors"
-                        r"(\.[0-9a-f]{64}\.pending)?)\.[A-Za-z0-9_]+\.tmp$")
+                        r"|\.[A-Za-z0-9_][A-Za-z0-9_.\-]*\.safetensors\.[0-9a-f]{64}\.pending)\.[A-Za-z0-9_]+\.tmp$")
 
 
 def pending_name(file: str, sha256: str) -> str:
@@ -245,7 +245,7 @@ def tidy_folder(folder: str | os.PathLike[str]) -> None:
         _settle(folder, entries)
     wanted = {pending_name(e["file"], e["sha256"]) for e in entries.values()}
     for p in folder.iterdir():
-        if (_LITTER_RE.match(p.name) or (_PENDING_RE.match(p.name) and p.name not in wanted)) and p.is_file():
+        if (_LITTER_RE.fullmatch(p.name) or (_PENDING_RE.fullmatch(p.name) and p.name not in wanted)) and p.is_file():
             p.unlink(missing_ok=True)
 
 
@@ -295,10 +295,10 @@ def read_config_json(folder: str | os.PathLike[str], *, where: str | None = None
         if not isinstance(entry, dict) or set(entry) != {"file", "sha256", "size"}:
             raise ConfigError(f"{where}/{CONFIG_NAME}: components.{comp} must have exactly file, sha256, size")
         # the file name comes from the Hub: allow a plain safetensors name only (no paths, no other formats)
-        if not isinstance(entry["file"], str) or not FILE_RE.match(entry["file"]):
+        if not isinstance(entry["file"], str) or not FILE_RE.fullmatch(entry["file"]):
             raise ConfigError(f"{where}/{CONFIG_NAME}: components.{comp}.file must be a plain *.safetensors name, "
                               f"got {entry['file']!r}")
-        if not isinstance(entry["sha256"], str) or not _SHA256_RE.match(entry["sha256"]):
+        if not isinstance(entry["sha256"], str) or not _SHA256_RE.fullmatch(entry["sha256"]):
             raise ConfigError(f"{where}/{CONFIG_NAME}: components.{comp}.sha256 is not a sha256 hex digest")
         if not isinstance(entry["size"], int) or isinstance(entry["size"], bool) or entry["size"] < 0:
             raise ConfigError(f"{where}/{CONFIG_NAME}: components.{comp}.size must be a byte count")

@@ -105,6 +105,12 @@ class _Guard:
 _ACTIVE: ContextVar[_Guard | None] = ContextVar("ganzoo_hub_guard", default=None)
 
 
+def _no_answer(guard: _Guard) -> HubUnreachableError:
+    return HubUnreachableError(
+        f"Cannot {guard.action}: the Hub ({guard.endpoint}) has not answered for {guard.bound:g} s; check the "
+        f"connection and HF_ENDPOINT, or raise GANZOO_HUB_TIMEOUT (seconds) to wait longer")
+
+
 def _on_request(request: Any) -> None:
     guard = _ACTIVE.get()
     if guard is None:
@@ -114,9 +120,7 @@ def _on_request(request: Any) -> None:
         guard.stalled_since = now
     remaining = guard.stalled_since + guard.bound - now
     if remaining <= 0:
-        raise HubUnreachableError(
-            f"Cannot {guard.action}: the Hub ({guard.endpoint}) has not answered for {guard.bound:g} s; check the "
-            f"connection and HF_ENDPOINT, or raise GANZOO_HUB_TIMEOUT (seconds) to wait longer")
+        raise _no_answer(guard)
     timeout = dict(request.extensions.get("timeout") or {})
     request.extensions["timeout"] = {k: remaining if timeout.get(k) is None else min(timeout[k], remaining)
                                      for k in ("connect", "read", "write", "pool")}
@@ -127,12 +131,12 @@ def _on_response(response: Any) -> None:
     if guard is None:
         return
     commit = response.headers.get("X-Repo-Commit")
-    if commit is not None and not _COMMIT_RE.match(commit):
+    if commit is not None and not _COMMIT_RE.fullmatch(commit):
         raise HubError(f"Cannot {guard.action}: the Hub ({guard.endpoint}) answered the commit {commit[:80]!r}, "
                        f"not a 40-hex sha; refusing it (a broken or hostile endpoint? check HF_ENDPOINT)")
     if "/resolve/" in response.url.path and response.status_code < 400:
         etag = response.headers.get("X-Linked-Etag") or response.headers.get("ETag")
-        if etag is not None and not _ETAG_RE.match(etag.lstrip("W/").strip('"')):  # the client's normalisation
+        if etag is not None and not _ETAG_RE.fullmatch(etag.lstrip("W/").strip('"')):  # the client's normalisation
             raise HubError(f"Cannot {guard.action}: the Hub ({guard.endpoint}) answered the ETag {etag[:80]!r}, "
                            f"not a sha1 or sha256; refusing it (a broken or hostile endpoint? check HF_ENDPOINT)")
     if response.status_code < 500:
@@ -197,6 +201,9 @@ def hub_errors(repo_id: str, revision: str | None, *, action: str, cached_hint: 
         status = err.response.status_code if getattr(err, "response", None) is not None else "?"
         raise HubError(f"Cannot {action}: the Hub answered HTTP {status} for {repo_id}@{rev}") from err
     except hf.HTTPError as err:  # transport errors (connection refused, DNS, timeouts)
+        guard = _ACTIVE.get()
+        if guard is not None and "Timeout" in type(err).__name__:
+            raise _no_answer(guard) from err
         raise HubUnreachableError(f"Cannot {action}: the Hub ({endpoint()}) cannot be reached "
                                   f"({type(err).__name__}); check the connection or HF_ENDPOINT") from err
     except RuntimeError as err:  # the client wraps errors of its upload threads
@@ -223,7 +230,7 @@ def _download(repo_id: str, filename: str, revision: str, *, optional: bool = Fa
     # defence in depth: whatever the client and server did, the file must sit in a snapshot of the cache
     cache = os.path.abspath(_cache_dir())
     snapshot = path.parent
-    if not _COMMIT_RE.match(snapshot.name) or os.path.commonpath([cache, os.path.abspath(path)]) != cache:
+    if not _COMMIT_RE.fullmatch(snapshot.name) or os.path.commonpath([cache, os.path.abspath(path)]) != cache:
         raise HubError(f"hf-hub:{repo_id}: the client returned {path}, outside a snapshot of the cache ({cache}); "
                        f"refusing it")
     return path
@@ -242,8 +249,8 @@ def fetch_model(repo_id: str, revision: str | None = None, *, components: Iterab
         revision: a branch, tag or commit (default ``main``).
         components / ema / options: what the load needs (see :func:`ganzoo.loading.plan_load`).
         with_card: also fetch README.md (when the repo has one).
-        plan: make a load plan (needs the plugin installed); ``False`` with ``components="all"`` fetches every
-            file config.json lists (``ganzoo pull``).
+        plan: make a load plan (needs the plugin installed). ``False``: fetch ``components`` as listed, or every
+            file config.json lists for ``"all"`` (``ganzoo pull``), without the plugin.
 
     Returns:
         `tuple[Path, LoadPlan | None]`: the cached snapshot folder, and the plan (None when not asked for).
@@ -255,7 +262,7 @@ def fetch_model(repo_id: str, revision: str | None = None, *, components: Iterab
     """
     from .names import check_revision
 
-    if not _REPO_ID_RE.match(repo_id):
+    if not _REPO_ID_RE.fullmatch(repo_id):
         raise UsageError(f"'{repo_id}' is not a Hub repo id: write <org>/<name>")
     rev = check_revision(revision) or "main"
     action = f"download hf-hub:{repo_id}@{rev}"
@@ -267,11 +274,14 @@ def fetch_model(repo_id: str, revision: str | None = None, *, components: Iterab
         where = f"hf-hub:{repo_id}@{commit[:12]}"
         data = read_config_json(snapshot, where=where)
         load_plan = None
-        if plan or components != "all":
+        if plan:
             load_plan = plan_load(data, components=components, ema=ema, options=options, where=where)
             files = load_plan.file_components
-        else:
-            files = sorted(data["components"])
+        else:  # "all", or an explicit list (an empty one: config.json and the card only)
+            files = sorted(data["components"]) if components == "all" else list(components or [])
+            missing = [c for c in files if c not in data["components"]]
+            if missing:
+                raise ModelFolderError(f"{where} has no weights for {missing} (it has {', '.join(data['components'])})")
         for comp in files:
             _download(repo_id, data["components"][comp]["file"], commit)
         if with_card:
@@ -283,7 +293,8 @@ def download_model(repo_id: str, revision: str | None = None, *, components: Ite
                    ema: bool = True, with_card: bool = True, options: dict[str, Any] | None = None) -> Path:
     """Fetch a model folder from the Hub into the HF cache; return the snapshot folder (see :func:`fetch_model`).
 
-    ``components="all"`` fetches every file config.json lists, without needing the plugin.
+    ``components="all"`` fetches every file config.json lists and ``[]`` none (config.json and the card only),
+    without needing the plugin; otherwise what a load with these arguments reads.
 
     Example:
         ```python
@@ -291,15 +302,18 @@ def download_model(repo_id: str, revision: str | None = None, *, components: Ite
         PosixPath('…/models--my-org--my-dcgan/snapshots/3f2a…')
         ```
     """
+    if components is not None and not isinstance(components, str):
+        components = list(components)
+    plan = components is None or (components != "all" and bool(components))
     return fetch_model(repo_id, revision, components=components, ema=ema, with_card=with_card, options=options,
-                       plan=components != "all")[0]
+                       plan=plan)[0]
 
 
 def cached_snapshot(repo_id: str, revision: str) -> Path | None:
     """The cached snapshot folder of ``repo_id`` at a commit sha if its config.json is cached (no network)."""
     from huggingface_hub import constants
 
-    if not _REPO_ID_RE.match(repo_id) or not _COMMIT_RE.match(revision):
+    if not _REPO_ID_RE.fullmatch(repo_id) or not _COMMIT_RE.fullmatch(revision):
         return None
     p = Path(constants.HF_HUB_CACHE) / f"models--{repo_id.replace('/', '--')}" / "snapshots" / revision
     return p if (p / CONFIG_NAME).exists() else None

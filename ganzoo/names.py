@@ -79,11 +79,11 @@ def check_revision(revision: str | None) -> str | None:
         'v1.0'
         ```
     """
-    if revision is None or _COMMIT_RE.match(revision):
+    if revision is None or _COMMIT_RE.fullmatch(revision):
         return revision
     parts = revision.split("/") if isinstance(revision, str) else [""]
     if (not 0 < len(revision) <= 200 or revision.endswith(".lock")
-            or not all(_REF_PART_RE.match(p) and not p.endswith(".") and ".." not in p for p in parts)):
+            or not all(_REF_PART_RE.fullmatch(p) and not p.endswith(".") and ".." not in p for p in parts)):
         raise UsageError(f"{revision!r} is not a branch, tag or commit name; write hf-hub:<org>/<repo>@<revision> "
                          f"with a revision such as main, v1.0 or a 40-hex commit sha")
     return revision
@@ -126,7 +126,7 @@ def resolve(name: str, *, warn: bool = True) -> Resolved:
     if name.startswith(HUB_PREFIX):
         ref = name[len(HUB_PREFIX):]
         repo_id, _, revision = ref.partition("@")
-        if not _REPO_ID_RE.match(repo_id):
+        if not _REPO_ID_RE.fullmatch(repo_id):
             raise UsageError(f"'{name}' is not a valid Hub name: write hf-hub:<org>/<repo>[@<revision>].")
         return Resolved("hub", name, repo_id=repo_id, revision=check_revision(revision) if revision else None)
     if name.startswith(LOCAL_PREFIX):
@@ -135,7 +135,7 @@ def resolve(name: str, *, warn: bool = True) -> Resolved:
             raise UsageError(f"'{name}' names no folder: write local-dir:<path>")
         return _local(name, path)
     if _is_path_syntax(name):
-        if _REPO_ID_RE.match(name) and name.count("/") == 1 and not os.path.exists(name):
+        if _REPO_ID_RE.fullmatch(name) and name.count("/") == 1 and not os.path.exists(name):
             raise HubNameError(name)
         return _local(name, name)
     state = _get_state()

@@ -148,7 +148,7 @@ def push_folder(folder: str | os.PathLike[str], repo_id: str, *, private: bool =
     from .cards import load_card
 
     folder = Path(folder)
-    if not _REPO_ID_RE.match(repo_id):
+    if not _REPO_ID_RE.fullmatch(repo_id):
         raise UsageError(f"'{repo_id}' is not a Hub repo id: write <org>/<name>")
     if not folder.is_dir():
         raise ModelFolderError(f"No such model folder: {folder}")
@@ -194,7 +194,7 @@ def write_pinned_card(folder: str | os.PathLike[str], card_dir: str | os.PathLik
     from .cards import load_card
 
     folder, card_dir = Path(folder), Path(card_dir)
-    if not _COMMIT_RE.match(revision):
+    if not _COMMIT_RE.fullmatch(revision):
         raise UsageError(f"revision must be a 40-hex commit sha, got {revision!r}")
     data = read_config_json(folder)
     component_paths(folder, data)
