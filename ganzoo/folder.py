@@ -52,6 +52,8 @@ __all__ = [
     "component_paths",
     "pending_name",
     "tidy_folder",
+    "fingerprint",
+    "untouched_fresh_components",
 ]
 
 logger = logging.getLogger(__name__)
@@ -100,11 +102,26 @@ def _serialize(module: Any, plugin: str, comp: str) -> bytes:
     return canonical_safetensors(save(_state_dict_for_save(module), metadata=meta))
 
 
+def fingerprint(module: Any) -> tuple[Any, ...]:
+    """Cheap, exact-enough identity of a network's values (fresh weights vs anything trained or loaded)."""
+    import torch
+
+    with torch.no_grad():
+        return tuple((k, tuple(v.shape), float(v.double().sum()) if v.numel() else 0.0,
+                      float(v.flatten()[0]) if v.numel() else 0.0)
+                     for k, v in module.state_dict().items())
+
+
+def untouched_fresh_components(model: "GanModel") -> list[str]:
+    """Components an inference-only load left with fresh weights and nothing changed since (not trained,
+    not loaded by hand): what saving by default leaves out."""
+    fresh = getattr(model, "_ganzoo_fresh", None) or {}
+    return [c for c, fp in fresh.items() if c in model.components and fingerprint(model.components[c]) == fp]
+
+
 def _default_components(model: "GanModel") -> list[str]:
     """All components, less those an inference-only load left with fresh weights (saving them would publish
     random networks as if trained); said in a warning."""
-    from .loading import untouched_fresh_components
-
     skipped = untouched_fresh_components(model)
     names = [c for c in model.components if c not in skipped]
     if skipped:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import CardError, ConfigError, IntegrityError, ModelFolderError, UsageError, WeightsError
 from .files import read_safetensors_header, sha256_file
-from .folder import CARD_NAME, CONFIG_NAME, component_paths, read_config_json
+from .folder import CARD_NAME, CONFIG_NAME, component_paths, fingerprint, read_config_json
 
 if TYPE_CHECKING:  # pragma: no cover
     from huggingface_hub import ModelCard
@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .model import GanModel
     from .plugin import Plugin
 
-__all__ = ["LoadPlan", "plan_load", "load_model_folder", "untouched_fresh_components", "MAX_CARD_BYTES"]
+__all__ = ["LoadPlan", "plan_load", "load_model_folder", "MAX_CARD_BYTES"]
 
 logger = logging.getLogger(__name__)
 
@@ -242,23 +242,6 @@ def _read_state(path: Path, where: str) -> dict[str, Any]:
         raise WeightsError(f"{where} is not a readable safetensors file ({err}); refusing to load it") from err
 
 
-def _fingerprint(module: Any) -> tuple[Any, ...]:
-    """Cheap, exact-enough identity of a network's values (fresh weights vs anything trained or loaded)."""
-    import torch
-
-    with torch.no_grad():
-        return tuple((k, tuple(v.shape), float(v.double().sum()) if v.numel() else 0.0,
-                      float(v.flatten()[0]) if v.numel() else 0.0)
-                     for k, v in module.state_dict().items())
-
-
-def untouched_fresh_components(model: "GanModel") -> list[str]:
-    """Components an inference-only load left with fresh weights and nothing changed since (not trained,
-    not loaded by hand): what saving by default leaves out."""
-    fresh = getattr(model, "_ganzoo_fresh", None) or {}
-    return [c for c, fp in fresh.items() if c in model.components and _fingerprint(model.components[c]) == fp]
-
-
 def load_model_folder(
     folder: str | os.PathLike[str],
     *,
@@ -337,6 +320,6 @@ def load_model_folder(
             logger.warning("%s (the weights are fine; the card is ignored)", err)
     model.card = card
     model.loaded_components = dict(plan.files)  # type: ignore[attr-defined]
-    model._ganzoo_fresh = {c: _fingerprint(m) for c, m in model.components.items()  # type: ignore[attr-defined]
+    model._ganzoo_fresh = {c: fingerprint(m) for c, m in model.components.items()  # type: ignore[attr-defined]
                            if c not in plan.files}
     return model.eval()

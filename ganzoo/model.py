@@ -156,7 +156,7 @@ class GanModel(nn.Module):
         Returns:
             `Path`: the folder.
         """
-        from .hub import save_model_folder
+        from .folder import save_model_folder
 
         return save_model_folder(self, directory, components=components, card=card)
 

@@ -399,3 +399,25 @@ def test_nothing_is_written_outside_the_cache_by_a_load(hub, hf_cache, folder: P
     assert after == before
     assert os.listdir(hf_cache)
     assert all(p.name.startswith(("models--", ".locks", "CACHEDIR")) for p in hf_cache.iterdir())
+
+
+def test_one_load_plans_once(hub, hf_cache, folder: Path, monkeypatch) -> None:
+    """The plan made from config.json before the weights are fetched is the one that builds the model."""
+    import ganzoo.hubio
+    import ganzoo.loading
+
+    calls: list[str] = []
+    real = ganzoo.loading.plan_load
+
+    def counting(data, **kwargs):
+        calls.append(kwargs["where"])
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(ganzoo.loading, "plan_load", counting)
+    monkeypatch.setattr(ganzoo.hubio, "plan_load", counting)
+    repo = _repo()
+    push_folder(folder, repo)
+    ganzoo.load(f"hf-hub:{repo}")
+    assert len(calls) == 1 and calls[0].startswith(f"hf-hub:{repo}@")
+    ganzoo.load(str(folder))
+    assert len(calls) == 2

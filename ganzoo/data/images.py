@@ -116,7 +116,7 @@ def _check_out_path(path: str | os.PathLike[str]) -> Path:
 
 def save_image(t: Any, path: str | os.PathLike[str]) -> Path:
     """Save one image tensor CHW in [-1, 1] (atomically; the format from the suffix)."""
-    from ..hub import atomic_write
+    from ..files import atomic_write
 
     path = _check_out_path(path)
     img = tensor_to_pil(t)

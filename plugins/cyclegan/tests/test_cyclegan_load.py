@@ -24,3 +24,19 @@ def test_direction_fetches_only_that_generator(hub, hf_cache, tmp_path: Path) ->
     assert "G_BA.safetensors" in fetched and "G_AB.safetensors" not in fetched
     with pytest.raises(UsageError):
         ganzoo.load(str(folder), options={"direction": "sideways"})
+
+
+def test_convert_into_a_folder_whose_parents_are_missing(tmp_path: Path) -> None:
+    """`ganzoo convert cyclegan x.pth out/h2z` with no out/: created like `mkdir -p`, then a loadable folder."""
+    import torch
+    from click.testing import CliRunner
+    from test_cyclegan import original_resnet_state
+
+    from ganzoo.cli import cli
+
+    ckpt = tmp_path / "latest_net_G.pth"
+    torch.save(original_resnet_state(), ckpt)
+    out = tmp_path / "out" / "nested" / "h2z"
+    result = CliRunner().invoke(cli, ["convert", "cyclegan", str(ckpt), str(out)])
+    assert result.exit_code == 0, result.output
+    assert ganzoo.load(str(out)).loaded_components
