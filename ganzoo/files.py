@@ -148,7 +148,8 @@ def canonical_safetensors(blob: bytes) -> bytes:
     (n,) = struct.unpack("<Q", blob[:8])
     header = json.loads(blob[8:8 + n])
     meta = header.pop("__metadata__", None)
-    ordered = ({"__metadata__": dict(sorted(meta.items()))} if meta else {}) | header  # tensors: already in a fixed order
+    # tensors are already in a fixed order; only the metadata needs sorting
+    ordered = ({"__metadata__": dict(sorted(meta.items()))} if meta else {}) | header
     text = json.dumps(ordered, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)  # the header is padded to 8-byte alignment with spaces
     return struct.pack("<Q", len(text)) + text + blob[8 + n:]

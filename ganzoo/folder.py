@@ -230,16 +230,11 @@ def save_model_folder(
 
 
 def _settle(folder: Path, entries: dict[str, dict[str, Any]]) -> None:
-    """Rename each pending file over its final name (or drop it when the final file already has its bytes)."""
+    """Rename each pending file over its final name (config.json already names its bytes)."""
     for entry in entries.values():
         pending = folder / pending_name(entry["file"], entry["sha256"])
-        if not pending.is_file():
-            continue
-        final = folder / entry["file"]
-        if final.is_file() and final.stat().st_size == entry["size"] and sha256_file(final) == entry["sha256"]:
-            pending.unlink()
-        else:
-            os.replace(pending, final)
+        if pending.is_file():
+            os.replace(pending, folder / entry["file"])
     fsync_dir(folder)
 
 

@@ -178,8 +178,9 @@ def plan_load(data: dict[str, Any], *, components: Iterable[str] | str | None = 
 
     Raises:
         UnknownNameError / PluginLoadError: the plugin is not installed or does not import.
-        ConfigError: the config does not fit the plugin's dataclass, or describes networks the listed weight
-            files cannot hold.
+        ConfigError: the config does not fit the plugin's dataclass, or makes a network the folder has no
+            weights for out of all proportion to those it has.
+        WeightsError: the config describes networks the listed weight files cannot hold (or far smaller ones).
         UsageError / ModelFolderError: unknown components, or components the folder has no weights for.
     """
     from .config import from_dict

@@ -105,8 +105,8 @@ def public_card(card: "ModelCard", *, name: str, repo_id: str | None = None, rev
     if span is not None:
         use = text[span[0]:span[1]]
         old = _LOAD_RE.search(use)
-        if old is not None and old.group(1) != name:
-            use = use.replace(old.group(1), name)
+        if old is not None and old.group(1) != name:  # the name as a whole word: in load("…") and CLI lines
+            use = re.sub(r"(?<=[\"'\s])" + re.escape(old.group(1)) + r"(?=[\"'\s])", lambda _: name, use)
         text = text[:span[0]] + use + text[span[1]:]
     for path in sorted(mapping, key=len, reverse=True):  # the same paths where the prose shows the record
         text = text.replace(path, mapping[path])
