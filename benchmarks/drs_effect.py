@@ -43,12 +43,12 @@ def _real_images(data: str, config: Any, task: str, n: int, seed: int) -> tuple[
 def _score(images: Any, labels: Any, real: Any, ext: Any, seed: int) -> dict[str, float]:
     import torch
 
-    from ganzoo.metrics.evaluate import _quantize, fid_from_features, kid_from_features, precision_recall
+    from ganzoo.metrics import fid_from_features, kid_from_features, precision_recall, quantize
 
     feats, logits = [], []
     with torch.no_grad():
         for i in range(0, images.shape[0], 250):
-            f, lg = ext.features_and_logits(_quantize(images[i:i + 250]).to(ext.device))
+            f, lg = ext.features_and_logits(quantize(images[i:i + 250]).to(ext.device))
             feats.append(f.cpu())
             logits.append(lg.cpu())
     f = torch.cat(feats)

@@ -129,12 +129,12 @@ class Scorer:
         """
         import torch
 
-        from ganzoo.metrics.evaluate import KID_SUBSETS, _PixelMetrics, _quantize, kid_from_features
+        from ganzoo.metrics.arithmetic import KID_SUBSETS, PixelMetrics, kid_from_features, quantize
 
-        outputs = _quantize(outputs)
+        outputs = quantize(outputs)
         res: dict[str, Any] = {}
         if targets is not None:
-            acc = _PixelMetrics(outputs.shape[1], self.image_size)
+            acc = PixelMetrics(self.image_size)
             acc.update(outputs, targets)
             res.update({k: v for k, (v, _) in acc.compute().items()})
             # per-image PSNR is infinite for a pixel-identical pair (some OpenMoji symbols are black in both
@@ -172,7 +172,7 @@ def eval_pix2pix(model_id: str, folder: str, data: str, scorer_cache: dict[int, 
     import ganzoo
     from ganzoo.data import dataset_for_task
     from ganzoo.metrics import evaluate
-    from ganzoo.metrics.evaluate import _derived_seed
+    from ganzoo.metrics.images import derived_seed
 
     t0 = time.perf_counter()
     report = evaluate(folder, data, split="test", metrics="psnr,ssim,l1,kid", extractor=EXTRACTOR, seed=SEED,
@@ -194,7 +194,7 @@ def eval_pix2pix(model_id: str, folder: str, data: str, scorer_cache: dict[int, 
     with torch.no_grad():
         eval_mode = model.sample(condition=x, mode="eval")
         # paper mode with the seeds `ganzoo eval` uses (batches of 64): the same images it scored
-        paper = torch.cat([model.sample(condition=x[i:i + 64], seed=_derived_seed(SEED, i // 64))
+        paper = torch.cat([model.sample(condition=x[i:i + 64], seed=derived_seed(SEED, i // 64))
                            for i in range(0, x.shape[0], 64)])
     mine = scorer.score(paper, y, ref, changed)
     card = {r.name: r.value for r in report.results}
@@ -218,7 +218,7 @@ def eval_cyclegan(model_id: str, folder: str, data: str, scorer_cache: dict[int,
 
     import ganzoo
     from ganzoo.metrics import evaluate
-    from ganzoo.metrics.evaluate import EvalReport, MetricResult
+    from ganzoo.metrics import EvalReport, MetricResult
 
     t0 = time.perf_counter()
     report = evaluate(folder, data, split="test", metrics="kid", extractor=EXTRACTOR, seed=SEED, device="cpu",

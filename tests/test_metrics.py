@@ -31,7 +31,7 @@ from ganzoo.metrics import (
 )
 from ganzoo.metrics import extractors as ext_mod
 from ganzoo.metrics.digit_classifier import DIGIT_CLASSIFIER_SHA256
-from ganzoo.metrics.evaluate import _kid_torchmetrics, kid_from_features, precision_recall
+from ganzoo.metrics.arithmetic import _kid_torchmetrics, kid_from_features, precision_recall
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def test_torchmetrics_adapter_matches_direct_features(digits):
 
     from ganzoo.data import dataset_for_task
     from ganzoo.metrics import TorchmetricsFeature
-    from ganzoo.metrics.evaluate import fid_from_features
+    from ganzoo.metrics import fid_from_features
     from types import SimpleNamespace
 
     ds = dataset_for_task("unconditional", SimpleNamespace(image_size=28, channels=1), digits / "test", augment=False)
