@@ -101,7 +101,8 @@ def _update_readme(readme: Path, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", default=[],
-                        help="a model id or folder (repeatable); default: every listed model of " + ", ".join(DIGIT_MODELS))
+                        help="a model id or folder (repeatable); default: every listed model of "
+                        + ", ".join(DIGIT_MODELS))
     parser.add_argument("--data", default="data/digits", help="the digits folder (train/ and test/ class folders)")
     parser.add_argument("--split", default="test")
     parser.add_argument("--n", type=int, default=500, help="samples per model (and real images in the baseline row)")

@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         "# Discriminator rejection sampling (digits)", "", *header, *rows, "",
         f"- Reference: `{args.data}` test split; features: the shipped digit classifier; N = {args.n}, seed "
         f"{args.seed}; γ at the {args.percentile:g}th percentile of F on the burn-in (1,000 proposals; for "
-        "conditional models D̃* and γ per label, on max(1000 / K, 200) proposals each); calibration: a logistic fit of D's logit on N training images vs N samples.",
+        "conditional models D̃* and γ per label, on max(1000 / K, 200) proposals each); calibration: a logistic "
+        "fit of D's logit on N training images vs N samples.",
         f"- Regenerate: `python benchmarks/drs_effect.py --n {args.n} --seed {args.seed} --percentile "
         f"{args.percentile:g}" + "".join(f" --model {m}" for m in args.model) + "`",
         f"- ganzoo {ganzoo.__version__}, torch {torch.__version__}, cpu.",

@@ -208,6 +208,7 @@ def eval_pix2pix(model_id: str, folder: str, data: str, scorer_cache: dict[int, 
         {"row": f"`{model_id}` (paper mode, default)", **mine, **card, "kid_std": report["kid"].std, "card": True},
         {"row": f"`{model_id}` (eval mode)", **scorer.score(eval_mode, y, ref, changed)},
     ]
+    _check_identity(model_id, report, rows[0], ("psnr", "ssim", "l1", "kid"))
     n_changed = int(changed.sum())
     return {"id": model_id, "folder": folder, "data": data, "direction": "line art → colour", "n_test": len(test),
             "n_changed": n_changed, "rows": rows, "report": report, "seconds": time.perf_counter() - t0}
@@ -217,8 +218,7 @@ def eval_cyclegan(model_id: str, folder: str, data: str, scorer_cache: dict[int,
     import torch
 
     import ganzoo
-    from ganzoo.metrics import evaluate
-    from ganzoo.metrics import EvalReport, MetricResult
+    from ganzoo.metrics import EvalReport, MetricResult, evaluate
 
     t0 = time.perf_counter()
     report = evaluate(folder, data, split="test", metrics="kid", extractor=EXTRACTOR, seed=SEED, device="cpu",
@@ -248,7 +248,8 @@ def eval_cyclegan(model_id: str, folder: str, data: str, scorer_cache: dict[int,
         {"row": f"`{model_id}`", "AtoB": {**ab, "kid_card": report["kid"].value, "kid_card_std": report["kid"].std},
          "BtoA": ba, "card": True},
     ]
-    # the paired numbers, with a protocol, for the card (ganzoo eval has no paired metrics for unpaired models)
+    _check_identity(model_id, report, rows[0]["AtoB"], ("kid",))
+    # the paired numbers, with a protocol, for the card (`ganzoo eval` measures this folder's AtoB KID by default)
     base = dict(report.protocol)
     common = {**base, "extractor": "none (pixel metric)", "extractor_sha256": None, "resizer": None,
               "data_range": "[0, 1]", "pairs": len(names), "command": f"{SCRIPT} --seed {SEED}",
@@ -271,6 +272,15 @@ def eval_cyclegan(model_id: str, folder: str, data: str, scorer_cache: dict[int,
     return {"id": model_id, "folder": folder, "data": data,
             "direction": "Noto → Twemoji (AtoB), Twemoji → Noto (BtoA)", "n_test": len(names), "rows": rows,
             "report": report, "paired_report": paired, "seconds": time.perf_counter() - t0}
+
+
+def _check_identity(model_id: str, report: Any, row: dict[str, Any], names: tuple[str, ...]) -> None:
+    """The identity row here must be the identity baseline ``ganzoo eval`` reports beside the model."""
+    ident = report.baseline("identity")
+    for k in names:
+        if abs(row[k] - ident[k].value) > 1e-4 * max(1.0, abs(row[k])):
+            raise SystemExit(f"{model_id}: identity {k} here {row[k]} differs from ganzoo eval's identity baseline "
+                             f"{ident[k].value}: the benchmark no longer measures what ganzoo eval does")
 
 
 # -- cards ------------------------------------------------------------------------------------------------------

@@ -238,13 +238,12 @@ def real_features(data: str | os.PathLike[str], *, extractor: str | FeatureExtra
         >>> ref.count, ref.features.shape
         ```
     """
-    from ..config import ConditionalConfig, ImageConfig
+    from ..tasks import get_task
 
     dev = device or ("cuda" if torch.cuda.is_available() else "cpu")
     ext = extractor if isinstance(extractor, FeatureExtractor) else load_extractor(extractor, dev)
     if config is None:
-        base = ConditionalConfig if task == "class-conditional" else ImageConfig
-        config = base(image_size=image_size, channels=channels)
+        config = get_task(task).config_class()(image_size=image_size, channels=channels)
     ref = image_reference(str(data), split, task, config)
     return reference_features(ref, ext, n_real=n_real, batch_size=batch_size, use_cache=use_cache,
                               cache_dir=cache_dir)

@@ -33,7 +33,7 @@ from .arithmetic import check_counts
 from .cache import Reference, batches, reference_features, subset_indices
 from .extractors import ExtractorUnavailableError
 from .images import ImageMeasurement, ImagePlan, derived_seed
-from .plans import Baseline, EvalPlan, builtin_name
+from .plans import Baseline, builtin_name
 
 __all__ = ["PairedPlan", "UnpairedPlan", "IdentityBaseline", "ColourTransferBaseline", "to_channels"]
 
@@ -86,7 +86,7 @@ class IdentityBaseline(Baseline):
     name = "identity"
     description = "identity: output = input (channels converted when the domains differ)"
 
-    def fit(self, plan: EvalPlan) -> dict[str, Any]:
+    def fit(self, plan: "_TranslationPlan") -> dict[str, Any]:
         self.channels = plan.channels
         return {}
 
@@ -101,8 +101,8 @@ class ColourTransferBaseline(Baseline):
     description = ("colour transfer: each input's per-channel mean and std mapped to the target domain's "
                    "per-channel mean and std")
 
-    def fit(self, plan: EvalPlan) -> dict[str, Any]:
-        assert isinstance(plan, _TranslationPlan)
+    def fit(self, plan: "_TranslationPlan") -> dict[str, Any]:
+        """Per-channel mean/std of every pixel of ``plan.target_statistics_source()`` (a translation plan's)."""
         self.channels = plan.channels
         ds, key, where = plan.target_statistics_source()
         total = torch.zeros(self.channels, dtype=torch.float64)
