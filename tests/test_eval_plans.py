@@ -310,3 +310,15 @@ def test_eval_help_is_consistent():
         if hasattr(param, "hidden") and not param.hidden and param.param_type_name == "option":
             assert param.help, f"{param.name} has no help"
             assert "[" not in param.help, f"{param.name}: defaults go in show_default"
+
+
+def test_metric_names_for():
+    from ganzoo.metrics import metric_names_for
+
+    pair, unpair = ganzoo.build("toypair").eval(), ganzoo.build("toyunpair").eval()
+    assert metric_names_for(pair, "digits") == ["psnr", "ssim", "l1", "kid", "fid"]
+    assert metric_names_for(unpair, "digits") == ["kid", "fid"]
+    assert metric_names_for(unpair, "digits", data="builtin:digit-bold") == ["psnr", "ssim", "l1", "kid", "fid"]
+    assert metric_names_for(ganzoo.build("toygan").eval(), "digits") == ["kid", "fid", "pr", "is", "coverage"]
+    with pytest.raises(UsageError, match="no evaluation plan"):
+        metric_names_for(ganzoo.build("toyvideo").eval())

@@ -37,12 +37,16 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["evaluate", "compare_real", "metric_names_for"]
 
 
-def metric_names_for(model: "GanModel", extractor: str | None = None) -> list[str]:
+def metric_names_for(model: "GanModel", extractor: str | None = None, *, data: str | None = None,
+                     split: str | None = "test") -> list[str]:
     """The metrics ``ganzoo eval`` computes for ``model`` when ``--metrics`` is not given.
 
     Args:
         model (`GanModel`): the model.
         extractor (`str`, *optional*): the extractor that will be used (decides ``is`` and ``coverage``).
+        data (`str`, *optional*), split (`str`, *optional*, defaults to ``"test"``): the data it will be measured
+            on (an unpaired translator gets pixel metrics where its pairs are known); without data, what the
+            task's data always allows.
 
     Returns:
         `list[str]`: metric names, in the task's order.
@@ -51,7 +55,7 @@ def metric_names_for(model: "GanModel", extractor: str | None = None) -> list[st
         UsageError: the task has no evaluation plan yet.
     """
     name = model.name or model.plugin.name
-    request = EvalRequest(name=name, data="", split="test", n=None, n_real=None, seed=0, batch_size=64,
+    request = EvalRequest(name=name, data=str(data) if data is not None else "", split=split, n=None, n_real=None, seed=0, batch_size=64,
                           device=str(model.device))
     return plan_for(model, request).default_metrics(extractor)
 

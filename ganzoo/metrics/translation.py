@@ -132,6 +132,8 @@ class _TranslationPlan(ImagePlan):
     """Shared by the translation plans: translate inputs, compare with targets and with the target domain."""
 
     baselines = (IdentityBaseline, ColourTransferBaseline)
+    #: the task's data is always made of pairs (decides the defaults when no data is given)
+    always_paired = False
 
     def __init__(self, model: Any, request: Any) -> None:
         super().__init__(model, request)
@@ -166,13 +168,14 @@ class _TranslationPlan(ImagePlan):
     # -- metrics --------------------------------------------------------------------------------------------
 
     def unavailable(self, metric: str, extractor: str | None) -> str | None:
-        if metric in _PIXELS and self.data.no_pairs:
+        if metric in _PIXELS and self.request.data and self.data.no_pairs:
             return self.data.no_pairs
         return super().unavailable(metric, extractor)
 
     def default_metrics(self, extractor: str | None) -> list[str]:
-        names = [m for m in super().default_metrics(extractor) if extractor is not None or m in _PIXELS]
-        return names if self.data.declared_pairs else [m for m in names if m not in _PIXELS]
+        names = super().default_metrics(extractor)
+        declared = self.data.declared_pairs if self.request.data else self.always_paired
+        return names if declared else [m for m in names if m not in _PIXELS]
 
     def extractor_hint(self, err: ExtractorUnavailableError) -> ExtractorUnavailableError:
         if self.data.no_pairs:
@@ -237,6 +240,8 @@ class _TranslationPlan(ImagePlan):
 
 class PairedPlan(_TranslationPlan):
     """Aligned pairs (pix2pix's layout, or ``builtin:digit-edges``): outputs against targets and the target domain."""
+
+    always_paired = True
 
     def resolve(self) -> PairData:
         req, cfg, task = self.request, self.config, self.task
