@@ -16,12 +16,13 @@ against the real test targets on EfficientNet-Lite0 features (``effnet``; the st
 installed here, but at 64 px both are far from their training resolution — KID ranks, it is not comparable to
 published numbers). The model rows come from :func:`ganzoo.metrics.evaluate` — the numbers ``ganzoo eval``
 prints and writes into the cards, each with its protocol; CycleGAN's paired pixel metrics and its reverse
-direction (``ganzoo eval`` measures unpaired models by KID of the AtoB outputs only) are computed here with the
-same arithmetic and written into its card with a protocol naming this script.
+direction (``ganzoo eval`` measures an unpaired folder by KID of the AtoB outputs unless pixel metrics are asked
+for) are computed here with the same arithmetic and written into its card with a protocol naming this script.
 
 Reference rows:
 
-* **identity** — the input itself as the "translation": what doing nothing scores;
+* **identity** — the input itself as the "translation": what doing nothing scores (the script checks it against
+  the identity baseline ``ganzoo eval`` reports beside the model, and stops if the two disagree);
 * **real (train targets)** — N real training targets scored as if they were outputs: the KID a perfect
   translator would get at this N (its pixel metrics are undefined: there is no pairing);
 * for pix2pix also the model in ``eval`` mode (running batch-norm statistics, no dropout) beside the default
