@@ -55,7 +55,8 @@ def metric_names_for(model: "GanModel", extractor: str | None = None, *, data: s
         UsageError: the task has no evaluation plan yet.
     """
     name = model.name or model.plugin.name
-    request = EvalRequest(name=name, data=str(data) if data is not None else "", split=split, n=None, n_real=None, seed=0, batch_size=64,
+    request = EvalRequest(name=name, data=str(data) if data is not None else "", split=split, n=None, n_real=None,
+                          seed=0, batch_size=64,
                           device=str(model.device))
     return plan_for(model, request).default_metrics(extractor)
 
