@@ -15,19 +15,13 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import socket
 import sys
 import tempfile
 from pathlib import Path
 
+from ganzoo.testing.hub_server import reserve_port  # standard library only: huggingface_hub is not imported yet
 
-def _reserve_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-_PORT = _reserve_port()
+_PORT = reserve_port()
 _SESSION_DIR = tempfile.mkdtemp(prefix="ganzoo-test-")
 atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)
 _HF_HOME = os.path.join(_SESSION_DIR, "hf")

@@ -101,7 +101,9 @@ def convert_checkpoint(plugin_name: str, original: str | os.PathLike[str], out_d
     import torch
 
     from .cards import make_card
-    from .hub import _load_component_state, save_model_folder, sha256_file
+    from .files import sha256_file
+    from .folder import save_model_folder
+    from .loading import _load_component_state
     from .registry import get_plugin
 
     spec = get_plugin(plugin_name)
@@ -109,10 +111,8 @@ def convert_checkpoint(plugin_name: str, original: str | os.PathLike[str], out_d
     if not impl.supports("convert"):
         raise UsageError(f"plugin '{plugin_name}' has no converter for original checkpoints")
     out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
+    if out_dir.is_dir() and any(out_dir.iterdir()):
         raise UsageError(f"{out_dir} exists and is not empty; choose a new output folder (nothing was written)")
-    if not out_dir.parent.exists():
-        raise UsageError(f"Cannot create {out_dir}: the folder {out_dir.parent} does not exist")
     original = Path(original)
     state = read_original_checkpoint(original)
     result: Converted = impl.convert(state, source=str(original), **options)

@@ -243,12 +243,12 @@ def test_a_failed_checkpoint_write_keeps_the_previous_checkpoint(toy: Path, tmp_
 
 
 def test_a_model_folder_that_cannot_be_refreshed_is_one_line(toy: Path, tmp_path: Path, monkeypatch) -> None:
-    import ganzoo.hub
+    import ganzoo.folder
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(ganzoo.hub, "save_model_folder", full)
+    monkeypatch.setattr(ganzoo.folder, "save_model_folder", full)
     out = tmp_path / "run"
     line = one_line(CliRunner().invoke(cli, cli_args(out, "--max-steps", "2")))
     assert f"cannot refresh the model folder {out}: the disk is full" in line

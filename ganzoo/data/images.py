@@ -107,20 +107,16 @@ def tensor_to_pil(t: Any) -> Any:
 
 def _check_out_path(path: str | os.PathLike[str]) -> Path:
     """``path``, with its missing parent folders created (as ``mkdir -p`` would)."""
-    from ..errors import UsageError
+    from ..files import make_output_dir
 
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UsageError(f"Cannot write {path}: cannot create the folder {parent} ({err.strerror or err})") from err
+    make_output_dir(path.parent if str(path.parent) else Path("."), what=f"folder of {path.name}")
     return path
 
 
 def save_image(t: Any, path: str | os.PathLike[str]) -> Path:
     """Save one image tensor CHW in [-1, 1] (atomically; the format from the suffix; missing folders created)."""
-    from ..hub import atomic_write
+    from ..files import atomic_write
 
     path = _check_out_path(path)
     img = tensor_to_pil(t)

@@ -24,7 +24,7 @@ import torch
 from .. import __version__
 from ..config import to_dict
 from ..errors import TrainingError, UsageError
-from ..hub import CHECKPOINTS_DIR
+from ..folder import CHECKPOINTS_DIR
 from .checkpoint import CheckpointDamaged, load_checkpoint, read_state, resume_candidates, set_rng_state
 
 if TYPE_CHECKING:  # pragma: no cover

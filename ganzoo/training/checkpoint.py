@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from ..errors import TrainingError
-from ..hub import atomic_write
+from ..files import atomic_write
 
 __all__ = ["save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints", "resume_candidates",
            "rng_state", "set_rng_state", "remove_stale", "CheckpointDamaged", "REQUIRED_STATE", "os_error_reason"]

@@ -32,7 +32,7 @@ import torch
 
 from ..config import to_dict
 from ..errors import TrainingError, UsageError
-from ..hub import CARD_NAME, CHECKPOINTS_DIR, CONFIG_NAME
+from ..folder import CARD_NAME, CHECKPOINTS_DIR, CONFIG_NAME
 from .checkpoint import latest_checkpoint, os_error_reason
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -365,7 +365,7 @@ def refresh_model_folder(t: "Trainer") -> Path:
         TrainingError: the folder cannot be written (full disk, read-only); the previous files stay whole.
     """
     from ..cards import load_card, make_card
-    from ..hub import save_model_folder
+    from ..folder import save_model_folder
 
     block: dict[str, Any] = {}
     eval_results = None

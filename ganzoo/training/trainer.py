@@ -56,7 +56,7 @@ import torch
 from torch import nn
 
 from ..errors import DataError, GanzooError, TrainingError, UsageError
-from ..hub import CHECKPOINTS_DIR
+from ..folder import CHECKPOINTS_DIR
 from ..model import GanModel
 from . import capsule, run_folder, steps
 from . import sampler as data_feed
