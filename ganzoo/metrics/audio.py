@@ -104,6 +104,8 @@ def pesq_wb(ref: np.ndarray, deg: np.ndarray, sr: int = SR) -> float:
         raise UsageError(f"wide-band PESQ runs at {SR} Hz, got {sr} Hz; resample first")
     mod = _need("pesq", "pesq")
     ref, deg = _pair(ref, deg)
+    if not np.abs(ref).max(initial=0.0) or not np.abs(deg).max(initial=0.0):
+        return float("nan")  # PESQ normalises by the peak: a silent signal has no level to align
     try:
         return float(mod.pesq(SR, ref, deg, "wb"))
     except Exception as err:  # pesq.NoUtterancesError, BufferTooShortError …
@@ -356,13 +358,14 @@ def _model_enhancer(model: Any, seed: int, batch_size: int) -> Callable[[np.ndar
 
     rate = int(model.config.sample_rate)
     model.eval()
+    options = {"batch_size": batch_size} if "batch_size" in model.impl.sample_options() else {}
 
     def run(x16: np.ndarray) -> np.ndarray:
         x = resample(x16, SR, rate)
         peak = float(np.abs(x).max()) if len(x) else 0.0
         scale = 1.0 / peak if peak > 1.0 else 1.0  # the resampler may overshoot a full-scale input slightly
         with torch.no_grad():
-            y = model.sample(condition=torch.from_numpy(x * scale)[None], seed=seed, batch_size=batch_size)
+            y = model.sample(condition=torch.from_numpy(x * scale)[None], seed=seed, **options)
         y = resample(y[0].cpu().numpy() / scale, rate, SR)
         return np.pad(y, (0, max(0, len(x16) - len(y))))[:len(x16)]
 

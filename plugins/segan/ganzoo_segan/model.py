@@ -52,21 +52,27 @@ class SEGANConfig(AudioConfig):
     """SEGAN hyper-parameters; the defaults are the paper's (16 kHz, 16,384-sample windows, full width)."""
 
     sample_rate: int = field(default=16000, metadata={"help": "sample rate in Hz (the paper: 16 kHz)"})
-    segment_length: int = field(default=16384, metadata={"help": "window in samples (2**14), a multiple of 2**len(g_channels)"})
+    segment_length: int = field(default=16384,
+        metadata={"help": "window in samples (2**14), a multiple of 2**len(g_channels)"})
     # networks
-    g_channels: tuple[int, ...] = field(default=PAPER_CHANNELS, metadata={"help": "G encoder channels per layer (decoder mirrors)"})
+    g_channels: tuple[int, ...] = field(default=PAPER_CHANNELS,
+        metadata={"help": "G encoder channels per layer (decoder mirrors)"})
     d_channels: tuple[int, ...] = field(default=PAPER_CHANNELS, metadata={"help": "D channels per layer"})
     kernel_size: int = field(default=31, metadata={"help": "filter width of every strided (transposed) convolution"})
-    z_channels: int = field(default=1024, metadata={"help": "latent noise channels at G's bottleneck (0: no z, the SEAE ablation)"})
-    d_norm: Literal["vbn", "batch", "none"] = field(default="vbn", metadata={"help": "D's normalisation: virtual batch norm (paper), batch norm, none"})
-    init: Literal["normal", "glorot"] = field(default="normal", metadata={"help": "conv weights ~ truncated N(0, init_std) (the authors') or Glorot normal"})
+    z_channels: int = field(default=1024,
+        metadata={"help": "latent noise channels at G's bottleneck (0: no z, the SEAE ablation)"})
+    d_norm: Literal["vbn", "batch", "none"] = field(default="vbn",
+        metadata={"help": "D's normalisation: virtual batch norm (paper), batch norm, none"})
+    init: Literal["normal", "glorot"] = field(default="normal",
+        metadata={"help": "conv weights ~ truncated N(0, init_std) (the authors') or Glorot normal"})
     init_std: float = field(default=0.02, metadata={"help": "σ of the 'normal' initialisation"})
     # objective and optimiser
     l1_weight: float = field(default=100.0, metadata={"help": "λ of the L1 term in G's loss"})
     preemph: float = field(default=0.95, metadata={"help": "pre-emphasis coefficient (0: off)"})
     lr: float = field(default=2e-4, metadata={"help": "RMSprop learning rate (G, and D unless lr_d is set)"})
     lr_d: float | None = field(default=None, metadata={"help": "D's RMSprop learning rate (null: lr)"})
-    rms_alpha: float = field(default=0.9, metadata={"help": "RMSprop smoothing constant (TensorFlow's default decay 0.9)"})
+    rms_alpha: float = field(default=0.9,
+        metadata={"help": "RMSprop smoothing constant (TensorFlow's default decay 0.9)"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -76,8 +82,8 @@ class SEGANConfig(AudioConfig):
                 raise ConfigError(f"{key} must be a non-empty list of positive integers, got {chans!r}")
         stride = 2 ** max(len(self.g_channels), len(self.d_channels))
         if self.segment_length % stride:
-            raise ConfigError(f"segment_length ({self.segment_length}) must be a multiple of 2**{stride.bit_length() - 1}"
-                              f" = {stride} (one halving per layer)")
+            raise ConfigError(f"segment_length ({self.segment_length}) must be a multiple of "
+                              f"2**{stride.bit_length() - 1} = {stride} (one halving per layer)")
         if self.kernel_size < 1 or self.kernel_size % 2 == 0:
             raise ConfigError(f"kernel_size must be a positive odd integer, got {self.kernel_size}")
         if self.z_channels < 0:
