@@ -96,6 +96,16 @@ def test_dnsmos_scores_clean_above_noisy(speech: np.ndarray) -> None:
         M.dnsmos(speech, sr=8000)
 
 
+def test_dnsmos_matches_the_speechmos_reference(speech: np.ndarray) -> None:
+    """Golden values from speechmos 0.0.1.1's own ``dnsmos.run`` (with librosa 0.11.0 computing the P.808 mel
+    features) on this exact clip; ganzoo computes the features itself, so it must agree to float precision."""
+    noisy = np.clip(speech + 0.05 * np.random.default_rng(7).standard_normal(len(speech)).astype(np.float32), -1, 1)
+    got = M.dnsmos(noisy)
+    expect = {"ovrl": 1.5380066542210935, "sig": 2.902706759975279, "bak": 1.4573847176896442, "p808": 2.3215356}
+    for key, value in expect.items():
+        assert got[key] == pytest.approx(value, abs=1e-4), key
+
+
 def _folder(root: Path, n: int = 3) -> Path:
     rng = np.random.default_rng(5)
     for i in range(n):

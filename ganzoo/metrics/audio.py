@@ -147,7 +147,8 @@ def segmental_snr(ref: np.ndarray, est: np.ndarray, sr: int = SR) -> float:
 
 # DNSMOS (Reddy et al. 2022): the P.835 model takes the raw 9.01 s waveform; the P.808 model a log-mel spectrogram
 # (120 Slaney mels of a 321-point STFT, hop 160, power in dB relative to the maximum, floored 80 dB below it,
-# then (dB + 40) / 40) of the same window less its last 10 ms. The polynomial maps are DNSMOS's own.
+# then (dB + 40) / 40) of the same window less its last 10 ms. The polynomial maps are DNSMOS's own. The scores
+# agree with speechmos' own run() (librosa 0.11 computing the mels) to 1e-6; tests/test_speech_metrics.py pins them.
 _DNSMOS_LEN = 9.01
 _P835_POLY = {"sig": (-0.08397278, 1.22083953, 0.0052439), "bak": (-0.13166888, 1.60915514, -0.39604546),
               "ovrl": (-0.06766283, 1.11546468, 0.04602535)}
