@@ -4,12 +4,16 @@ SI-SDR, segmental SNR and DNSMOS; spectrograms (noisy | enhanced | clean) and ex
     python scripts/fetch_speech.py --out data/speech
     python benchmarks/eval_speech.py segan-speech --data data/speech --out benchmarks/results/speech \\
         --examples 3 --write-card cards/segan-speech
+    python benchmarks/eval_speech.py runs/segan-speech --bundle-into cards/segan-speech …   # make the card first
 
 Writes ``OUT/speech.md`` (the table and the protocol), ``OUT/speech.json`` (per-system summaries),
 ``OUT/spectrograms/*.png`` and ``OUT/examples/*_{noisy,enhanced,clean}.wav``. With ``--write-card``, the model's
 numbers and every metric's protocol (baselines included) go into that card folder's README.md (front matter
-``ganzoo.metrics`` and the "Evaluation" table), and the spectrograms are copied next to it. The example WAVs are
-derived from CC-BY-SA-3.0 recordings (Asterisk prompts), so they are written here, not committed.
+``ganzoo.metrics`` and the "Evaluation" table), and the spectrograms are copied next to it. ``--bundle-into DIR``
+first turns a training run into that card folder (its weights byte for byte, config.json, a card with the data's
+provenance and every departure from the paper), then evaluates the bundled copy and writes the numbers into it.
+The example WAVs are derived from CC-BY-SA-3.0 recordings (Asterisk prompts), so they are written here, not
+committed.
 """
 
 from __future__ import annotations
@@ -75,7 +79,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/speech"))
     ap.add_argument("--examples", type=int, default=3, help="utterances drawn as spectrograms and written as WAVs")
     ap.add_argument("--write-card", type=Path, default=None, help="a card folder whose README.md gets the numbers")
+    ap.add_argument("--bundle-into", type=Path, default=None,
+                    help="make this card folder from the run MODEL first, then evaluate and fill it")
+    ap.add_argument("--train-command", default="", help="with --bundle-into: the training command(s) to record")
     args = ap.parse_args(argv)
+    if args.bundle_into:
+        sys.path.insert(0, str(ROOT))
+        bundle(Path(args.model), args.bundle_into, args.train_command)
+        args.model, args.write_card = str(args.bundle_into), args.bundle_into
 
     sys.path.insert(0, str(ROOT))
     import torch
@@ -86,11 +97,11 @@ def main(argv: list[str] | None = None) -> None:
 
     torch.set_num_threads(1)
     model = ganzoo.load(args.model)  # a registry id, hf-hub:…, or a folder given as a path (./runs/x)
-    label = str(model.name or model.plugin.name)
     t0 = time.time()
     report = evaluate_speech(model, args.data, split=args.split, metrics=args.metrics, limit=args.limit,
                              seed=args.seed, progress=lambda i, n: print(f"\r{i}/{n}", end="", flush=True))
     wall = time.time() - t0
+    label = report.systems[-1]
     print()
     summary = report.summary()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -130,6 +141,69 @@ def main(argv: list[str] | None = None) -> None:
         write_card(args.write_card, report, summary, command, pngs)
 
 
+DATASET = {
+    "name": "ganzoo noisy speech (scripts/fetch_speech.py): Asterisk, Tux Paint and KLettres speech mixed with "
+            "Tux Paint effects, ALSA and coloured noise at 0/5/10/15 dB (train) and 2.5/7.5/12.5/17.5 dB (test)",
+    "source": "python scripts/fetch_speech.py --out data/speech (apt-get download of 7 pinned Debian 12 packages, "
+              "sha256-checked; 603 train utterances / 56.8 min from 15 sources, 96 test utterances / 10.9 min from 2 "
+              "held-out speakers with held-out noises; seed 0)",
+    "license": "CC-BY-SA-3.0 AND GPL-2.0-or-later",
+}
+NOTES = """**Departures from the paper** (Pascual et al. 2017) and the authors' code, all forced by training on one
+shared CPU core in about an hour, or chosen for whole-file inference:
+
+- **Width:** every layer has 1/8 of the paper's channels (G encoder 2, 4, 4, 8, 8, 16, 16, 32, 32, 64, 128; the
+  decoder mirrors it; z is 8×128 instead of 8×1024; D the same widths). Depth (11 + 11 layers), kernel 31, stride 2,
+  PReLU, skips, VBN, LSGAN, λ = 100, RMSprop 2e-4, pre-emphasis 0.95 and the 16,384-sample windows at 50 % overlap
+  are the paper's. G has 1.14 M parameters (4.6 MB) against 73.1 M at full width.
+- **Training length:** STEPS steps (about EPOCHS epochs of 6,353 windows): the first 190 at batch 32, then batch
+  16 (resumed), against 86 epochs at an effective batch of 400 in the paper.
+- **Data:** the offline set above (real speech, real and coloured noise, SEGAN's SNRs, held-out speakers and
+  noises) instead of VoiceBank-DEMAND, which cannot be downloaded here.
+- **Inference:** 50 % overlapping windows, Hann-weighted overlap-add, de-emphasis over the whole signal; the
+  authors concatenate non-overlapping windows, which leaves seams. Training windows at a file's end are
+  zero-padded rather than dropped.
+- **Optimiser details:** PyTorch's RMSprop (squared-gradient average starting at 0, ε 1e-8 outside the square root)
+  with TensorFlow's default ρ = 0.9; TensorFlow starts the average at 1. The least-squares terms follow the
+  authors' code (no ½ factors).
+
+The spectrograms below show a held-out utterance (top to bottom: noisy, Wiener filter, SEGAN, clean); they are
+derived from Asterisk prompts (CC-BY-SA-3.0, Digium). `benchmarks/eval_speech.py … --examples N` also writes
+the matching WAVs."""
+
+
+def bundle(run: Path, dest: Path, train_command: str) -> None:
+    """Copy a training run's weights and config into ``dest`` and write its card (data provenance, departures)."""
+    from ganzoo.cards import load_card, make_card
+    from ganzoo.hub import verify_folder
+    from ganzoo.registry import get_plugin
+
+    data = verify_folder(run)
+    card = load_card(run / "README.md")
+    block = dict(card.data.ganzoo)
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    for entry in data["components"].values():
+        shutil.copy2(run / entry["file"], dest / entry["file"])
+    (dest / "config.json").write_text(json.dumps(data, indent=2) + "\n")
+    trained = dict(block["trained_with"])
+    trained["data"] = "data/speech"
+    if train_command:
+        trained["command"] = train_command
+    block.update(trained_with=trained, dataset=DATASET, dataset_license=DATASET["license"],
+                 weights_license="apache-2.0", summary="SEGAN at 1/8 width, trained here on offline noisy speech",
+                 sha256={e["file"]: e["sha256"] for e in data["components"].values()})
+    for key in ("plugin", "tag", "metrics"):
+        block.pop(key, None)
+    notes = NOTES.replace("STEPS", f"{trained['steps']:,}").replace("EPOCHS", f"{trained['epochs']:.1f}")
+    new = make_card(plugin=get_plugin(data["plugin"]), tag=card.data.ganzoo["tag"], ganzoo=block,
+                    license="apache-2.0", datasets=["ganzoo-noisy-speech"], notes=notes)
+    new.save(dest / "README.md")
+    verify_folder(dest)
+    print(f"wrote {dest}")
+
+
 def write_card(folder: Path, report, summary: dict, command: str, pngs: list[Path]) -> None:
     """Put the model's numbers, with each protocol and the baselines beside them, into the card."""
     from ganzoo.cards import load_card, update_card
@@ -157,6 +231,16 @@ def write_card(folder: Path, report, summary: dict, command: str, pngs: list[Pat
     card.save(folder / "README.md")
     for p in pngs:
         shutil.copy2(p, folder / p.name)
+    if pngs:
+        card = load_card(folder / "README.md")
+        images = "\n".join(f"![{p.stem}: noisy, Wiener, enhanced, clean]({p.name})" for p in pngs)
+        start, end = "<!-- spectrograms -->", "<!-- /spectrograms -->"
+        block = f"{start}\n{images}\n{end}"
+        text = card.text
+        text = (text[:text.index(start)] + block + text[text.index(end) + len(end):]) if start in text \
+            else text.rstrip() + "\n\n" + block + "\n"
+        card.text = text
+        card.save(folder / "README.md")
     print(f"updated {folder / 'README.md'}")
 
 

@@ -425,6 +425,8 @@ def evaluate_speech(model: Any = None, data: str | os.PathLike[str] = "data/spee
             raise UsageError(f"{model.name or model.plugin.name} is a {model.plugin.task} model, not speech "
                              f"enhancement")
         label = str(model.name or model.plugin.name)
+        if "/" in label or os.sep in label:  # a model loaded from a folder: name it by the folder
+            label = Path(label).name
         enhancers[label] = _model_enhancer(model, seed, batch_size)
     if not enhancers:
         raise UsageError("nothing to evaluate: give a model or at least one baseline")

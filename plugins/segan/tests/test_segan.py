@@ -193,34 +193,40 @@ def test_trains_on_a_clean_noisy_folder(tmp_path: Path) -> None:
     assert loaded.sample(condition=torch.zeros(1, 500) + 0.01).shape == (1, 500)
 
 
-def test_eval_benchmark_writes_table_spectrograms_and_card(tmp_path: Path) -> None:
-    """benchmarks/eval_speech.py on a tiny model and folder: the table beside both baselines, PNGs, WAVs, card."""
+def test_eval_benchmark_bundles_a_run_and_writes_its_card(tmp_path: Path) -> None:
+    """benchmarks/eval_speech.py on a tiny trained run: the card folder (weights byte for byte, provenance,
+    departures), the table beside both baselines, spectrograms and WAVs, the metrics with their protocols."""
     import importlib.util
-    import shutil
 
     from ganzoo.cards import load_card
     from ganzoo.data.audio import write_audio
 
     rng = np.random.default_rng(0)
-    for i in range(2):
-        clean = (0.3 * np.sin(np.arange(6000) * 0.05 * (i + 1))).astype(np.float32)
-        write_audio(tmp_path / "data" / "test" / "clean" / f"u{i}.wav", clean, 16000)
-        write_audio(tmp_path / "data" / "test" / "noisy" / f"u{i}.wav", clean + 0.05 * rng.standard_normal(6000),
-                    16000)
-    folder = ganzoo.build("segan", **TINY, seed=0).save_pretrained(tmp_path / "segan-tiny")
-    card = tmp_path / "card"
-    shutil.copytree(folder, card)
+    for split in ("train", "test"):
+        for i in range(2):
+            clean = (0.3 * np.sin(np.arange(6000) * 0.05 * (i + 1))).astype(np.float32)
+            write_audio(tmp_path / "data" / split / "clean" / f"u{i}.wav", clean, 16000)
+            write_audio(tmp_path / "data" / split / "noisy" / f"u{i}.wav",
+                        clean + 0.05 * rng.standard_normal(6000), 16000)
+    run = tmp_path / "segan-tiny"
+    ganzoo.train(ganzoo.build("segan", **TINY, seed=0), tmp_path / "data", out=run, max_steps=1, batch_size=2,
+                 progress=False, sample_every=0, checkpoint_every=0)
     root = Path(__file__).resolve().parents[3]
     spec = importlib.util.spec_from_file_location("eval_speech", root / "benchmarks" / "eval_speech.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    mod.main([str(folder), "--data", str(tmp_path / "data"), "--metrics", "si_sdr,segsnr", "--examples", "1",
-              "--out", str(tmp_path / "out"), "--write-card", str(card)])
+    card = tmp_path / "cards" / "segan-tiny"
+    mod.main([str(run), "--data", str(tmp_path / "data"), "--metrics", "si_sdr,segsnr", "--examples", "1",
+              "--out", str(tmp_path / "out"), "--bundle-into", str(card), "--train-command", "ganzoo train segan …"])
     table = (tmp_path / "out" / "speech.md").read_text()
     assert "| noisy |" in table and "| wiener |" in table and "SI-SDR" in table
     assert len(list((tmp_path / "out" / "spectrograms").glob("*.png"))) == 1
     assert len(list((tmp_path / "out" / "examples").glob("*.wav"))) == 3
-    metrics = load_card(card / "README.md").data.ganzoo["metrics"]
-    assert [m["name"] for m in metrics] == ["si_sdr", "segsnr"]
-    assert set(metrics[0]["protocol"]["baselines"]) == {"noisy", "wiener"}
-    assert "<!-- speech-eval -->" in (card / "README.md").read_text() and (card / "u0.png").exists()
+    assert (card / "G.safetensors").read_bytes() == (run / "G.safetensors").read_bytes()
+    data = load_card(card / "README.md").data.ganzoo
+    assert [m["name"] for m in data["metrics"]] == ["si_sdr", "segsnr"]
+    assert set(data["metrics"][0]["protocol"]["baselines"]) == {"noisy", "wiener"}
+    assert data["trained_with"]["command"] == "ganzoo train segan …" and data["trained_with"]["data"] == "data/speech"
+    text = (card / "README.md").read_text()
+    assert "Departures from the paper" in text and "<!-- speech-eval -->" in text and "(u0.png)" in text
+    assert (card / "u0.png").exists()
