@@ -156,8 +156,13 @@ shared CPU core in about an hour, or chosen for whole-file inference:
   decoder mirrors it; z is 8×128 instead of 8×1024; D the same widths). Depth (11 + 11 layers), kernel 31, stride 2,
   PReLU, skips, VBN, LSGAN, λ = 100, RMSprop 2e-4, pre-emphasis 0.95 and the 16,384-sample windows at 50 % overlap
   are the paper's. G has 1.14 M parameters (4.6 MB) against 73.1 M at full width.
-- **Training length:** STEPS steps (about EPOCHS epochs of 6,353 windows): the first 190 at batch 32, then batch
-  16 (resumed), against 86 epochs at an effective batch of 400 in the paper.
+- **Initialisation:** Glorot-normal convolutions (`init=glorot`) instead of the authors' truncated N(0, 0.02).
+  At 1/8 width the fan-ins are 8× smaller, and with σ = 0.02 the encoder's activations fall to ~2e-9 at the
+  bottleneck and its gradients to ~1e-19, far below RMSprop's ε: the deep layers never learn. A run with the
+  authors' initialisation (same command with `init=normal`, 4,000 steps) ended worse than the noisy input
+  (PESQ 1.13, STOI 0.68 on every 8th test utterance, against 1.38 and 0.89).
+- **Training length:** STEPS steps at batch 16 (about EPOCHS epochs of 6,353 windows), against 86 epochs at an
+  effective batch of 400 in the paper.
 - **Data:** the offline set above (real speech, real and coloured noise, SEGAN's SNRs, held-out speakers and
   noises) instead of VoiceBank-DEMAND, which cannot be downloaded here.
 - **Inference:** 50 % overlapping windows, Hann-weighted overlap-add, de-emphasis over the whole signal; the
