@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import os
-import wave
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 
@@ -347,26 +346,11 @@ class UnalignedDataset(GanDataset):
 
 
 def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
-    """Read a WAV as mono float32 in [-1, 1] and its sample rate (soundfile when installed, else 16-bit PCM)."""
-    try:
-        import soundfile as sf  # optional: reads float WAV, FLAC, OGG
+    """Read an audio file as mono float32 in [-1, 1] and its sample rate (see :func:`ganzoo.data.audio.read_audio`)."""
+    from .audio import read_audio
 
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-        return data.mean(axis=1), int(sr)
-    except ImportError:
-        pass
-    except Exception as err:
-        raise DataError(f"{path} is not a readable audio file ({err})") from err
-    try:
-        with wave.open(str(path), "rb") as w:
-            sr, width, nch, n = w.getframerate(), w.getsampwidth(), w.getnchannels(), w.getnframes()
-            raw = w.readframes(n)
-    except (wave.Error, EOFError, OSError) as err:
-        raise DataError(f"{path} is not a readable WAV file ({err}); install soundfile for other formats") from err
-    if width != 2:
-        raise DataError(f"{path} is {8 * width}-bit PCM; install soundfile to read it, or convert to 16-bit")
-    data = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-    return data.reshape(-1, nch).mean(axis=1), sr
+    audio = read_audio(path)
+    return audio.mono(), audio.sample_rate
 
 
 class AudioPairDataset(GanDataset):
