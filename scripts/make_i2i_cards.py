@@ -5,8 +5,10 @@
 
 The content comes from the plugins' torch-free tables (``ganzoo_pix2pix.published``, ``ganzoo_cyclegan.published``),
 the same the converters use, so a card and the folder ``ganzoo convert`` writes say the same things. Each card
-names the Hub repo the maintainer will publish to (``ganzoo/<id>``) with ``revision: null``: until the weights are
-converted, pushed and pinned (docs/i2i.md), ``ganzoo.load(<id>)`` says in one line that they are not published yet.
+names the Hub repo the maintainer will publish to (``ganzoo/<id>``) with ``revision: null``, and the authors' file
+as its ``source``: until the weights are converted, pushed and pinned (docs/i2i.md), ``ganzoo.load(<id>)`` fetches
+that file on first use, converts it and caches the result (``ganzoo.sources``, docs/weights.md). A pinned card keeps
+its ``source`` as the fallback for a Hub that lacks the revision.
 
 A card that ``ganzoo push --pin-card`` already pinned (``revision`` set) is re-rendered with the same prose as the
 others while keeping what the pin recorded: ``repo_id``, ``revision``, ``sha256``, ``parameters`` and the
