@@ -156,12 +156,10 @@ def rename_keys(state: dict[str, Any], renames: dict[str, str] | None) -> dict[s
     return out
 
 
-def apply_aliases(state: dict[str, Any], aliases: dict[str, str], canonical: str) -> tuple[dict[str, Any], list[str]]:
+def apply_aliases(state: dict[str, Any], aliases: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """Rename the segments of another code base's names for the same layers (a converter's alias table, e.g.
-    ``{"block": "conv_block", "main": "model"}``) — only when ``canonical`` (a key the original layout always has)
-    is missing, so an original checkpoint is never touched. Returns the state and the aliases used."""
-    if canonical in state:
-        return state, []
+    ``{"block": "conv_block", "main": "model"}``). A table lists only names the original layout never uses, so an
+    original checkpoint is never touched. Returns the state and the aliases used (``["block→conv_block"]``)."""
     used = sorted({a for k in state for a in aliases if a in k.split(".")})
     if not used:
         return state, []
@@ -198,6 +196,11 @@ def read_original_checkpoint(path: str | os.PathLike[str], *, key: str | None = 
             return dict(load_file(str(path)))
         except Exception as err:
             raise WeightsError(f"{path} is not a readable safetensors file ({err})") from err
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):  # zip (PyTorch >= 1.6) or a pickle (legacy)
+        raise WeightsError(f"{path} is not a PyTorch checkpoint (it starts with {head!r}, neither a zip archive nor "
+                           f"a pickle)")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:

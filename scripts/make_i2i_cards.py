@@ -1,4 +1,5 @@
-"""Render the registry cards of the 23 published pix2pix and CycleGAN models into cards/<id>/README.md.
+"""Render the registry cards of the 23 published pix2pix and CycleGAN models (and of the other converted models
+served from a source, ``dcgan-faces``) into cards/<id>/README.md.
 
     python scripts/make_i2i_cards.py            # (re)write the cards
     python scripts/make_i2i_cards.py --check    # exit 1 if a card differs from what this script renders
@@ -30,6 +31,7 @@ HUB_ORG = "ganzoo"
 def _cards() -> list[tuple[str, Any, str, dict[str, Any]]]:
     """(model id, plugin spec, tag, card content) for every published model."""
     from ganzoo_cyclegan import published as cg
+    from ganzoo_dcgan import published as dc
     from ganzoo_pix2pix import published as p2p
 
     from ganzoo.registry import get_plugin
@@ -41,6 +43,7 @@ def _cards() -> list[tuple[str, Any, str, dict[str, Any]]]:
     spec = get_plugin("pix2pix")
     for m in p2p.PUBLISHED.values():
         out.append((f"pix2pix-{m.tag}", spec, m.tag, p2p.card_content(m)))
+    out.append((f"dcgan-{dc.FACES['tag']}", get_plugin("dcgan"), dc.FACES["tag"], dc.card_content()))
     return out
 
 
@@ -60,9 +63,9 @@ def render(model_id: str, spec: Any, tag: str, content: dict[str, Any], pinned: 
     }
     if pinned:
         block.update({k: pinned[k] for k in PINNED_KEYS if pinned.get(k) is not None})
-    card = make_card(plugin=spec, tag=tag, ganzoo=block, license=content["license"],
-                     tags=["image-to-image", "pytorch-CycleGAN-and-pix2pix"], description=content["description"],
-                     usage=content["usage"], notes=content["notes"])
+    tags = ["image-to-image", "pytorch-CycleGAN-and-pix2pix"] if spec.name in ("cyclegan", "pix2pix") else ["faces"]
+    card = make_card(plugin=spec, tag=tag, ganzoo=block, license=content["license"], tags=tags,
+                     description=content["description"], usage=content["usage"], notes=content["notes"])
     return str(card)
 
 

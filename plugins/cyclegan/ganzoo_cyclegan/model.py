@@ -333,7 +333,7 @@ class CycleGAN(GanImpl):
             UsageError: an unknown option.
         """
         where = Path(source).name
-        state_dict, aliased = apply_aliases(state_dict, KEY_ALIASES, "model.1.weight")
+        state_dict, aliased = apply_aliases(state_dict, KEY_ALIASES)
         res = infer_resnet_config(state_dict)
         if res is None:
             raise WeightsError(f"{where} is not a CycleGAN ResNet generator: {_what_is(state_dict)}")
@@ -353,7 +353,7 @@ class CycleGAN(GanImpl):
                     "norm": res["norm"], "use_dropout": res["use_dropout"], "padding_type": res["padding_type"],
                     "norm_affine": res["norm_affine"], "conv_bias": res["conv_bias"]}
         overridden = {k: options[k] for k in detected if k in options and options[k] != detected[k]}
-        base: dict[str, Any] = {"image_size": 256 if res["n_blocks"] >= 9 else 128}
+        base: dict[str, Any] = {"image_size": 256 if int(options.get("n_blocks", res["n_blocks"])) >= 9 else 128}
         base["load_size"] = base["image_size"] + base["image_size"] * 30 // 256
         if published is not None:
             base.update(domain_a=published.domain_a, domain_b=published.domain_b)
@@ -377,7 +377,7 @@ class CycleGAN(GanImpl):
             provenance["overrides"] = {k: f"{v} (read from the file: {detected[k]})" for k, v in overridden.items()}
         if reverse:
             other = "BtoA" if direction == "AtoB" else "AtoB"
-            rstate = apply_aliases(read_original_checkpoint(reverse), KEY_ALIASES, "model.1.weight")[0]
+            rstate = apply_aliases(read_original_checkpoint(reverse), KEY_ALIASES)[0]
             rres = infer_resnet_config(rstate)
             if rres is None:
                 raise WeightsError(f"{Path(reverse).name} (reverse) is not a CycleGAN ResNet generator: {_what_is(rstate)}")
@@ -431,8 +431,8 @@ class CycleGAN(GanImpl):
 # -- helpers for the converter ------------------------------------------------------------------------------
 
 
-#: Other code bases' names for the same layers (whole key segments), applied only when a checkpoint lacks the
-#: original's ``model.1.weight``; ``--rename OLD=NEW`` adds more.
+#: Other code bases' names for the same layers (whole key segments; the original never uses them), renamed before
+#: the layout is read; ``--rename OLD=NEW`` adds more.
 KEY_ALIASES: dict[str, str] = {"main": "model", "net": "model", "layers": "model", "block": "conv_block",
                                "res_block": "conv_block", "resblock": "conv_block", "residual": "conv_block"}
 

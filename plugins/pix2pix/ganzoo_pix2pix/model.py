@@ -272,7 +272,7 @@ class Pix2Pix(GanImpl):
             UsageError: an unknown option.
         """
         where = Path(source).name
-        state_dict, aliased = apply_aliases(state_dict, KEY_ALIASES, "model.model.0.weight")
+        state_dict, aliased = apply_aliases(state_dict, KEY_ALIASES)
         unet = infer_unet_config(state_dict)
         if unet is None:
             raise WeightsError(f"{where} is not a pix2pix U-Net generator: {_what_is(state_dict)}")
@@ -286,7 +286,7 @@ class Pix2Pix(GanImpl):
                     "num_downs": unet["num_downs"], "norm": unet["norm"], "norm_affine": unet["norm_affine"],
                     "conv_bias": unet["conv_bias"]}
         overridden = {k: options[k] for k in detected if k in options and options[k] != detected[k]}
-        size = 2 ** unet["num_downs"]
+        size = 2 ** int(options.get("num_downs", unet["num_downs"]))
         base = {"image_size": size, "load_size": size + size * 30 // 256,
                 "direction": direction or (published.direction if published else "AtoB")}
         try:
@@ -344,8 +344,8 @@ class Pix2Pix(GanImpl):
 # -- helpers for the converter ------------------------------------------------------------------------------
 
 
-#: Other code bases' names for the same layers (whole key segments), applied only when a checkpoint lacks the
-#: original's ``model.model.0.weight``; ``--rename OLD=NEW`` adds more.
+#: Other code bases' names for the same layers (whole key segments; the original never uses them), renamed before
+#: the layout is read; ``--rename OLD=NEW`` adds more.
 KEY_ALIASES: dict[str, str] = {"main": "model", "net": "model", "layers": "model", "block": "model",
                                "submodule": "model"}
 
