@@ -51,6 +51,7 @@ def _setup_logging() -> None:
 LAZY_COMMANDS = {
     "convert": "ganzoo.cli.convert:convert",
     "eval": "ganzoo.cli.evaluate:evaluate",
+    "export": "ganzoo.cli.export:export",
 }
 
 

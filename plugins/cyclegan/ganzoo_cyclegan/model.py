@@ -99,9 +99,9 @@ class CycleGANConfig(TranslationConfig):
     n_blocks: int = field(default=9, metadata={"help": "residual blocks: 9 (256² training) or 6 (128²)"})
     norm: Literal["instance", "batch", "none"] = field(default="instance", metadata={"help": "norm layers of G and D"})
     use_dropout: bool = field(default=False, metadata={"help": "dropout 0.5 in the residual blocks (off in CycleGAN)"})
-    padding_type: Literal["reflect", "replicate", "zero"] = field(default="reflect", metadata={"help": "padding of the residual blocks' convolutions (the original's --padding_type; reflect in CycleGAN)"})
-    norm_affine: bool = field(default=False, metadata={"help": "instance norm with learnt scale and shift (the original's has none; some checkpoints do)"})
-    conv_bias: bool | None = field(default=None, metadata={"help": "a bias on the convolutions before norm layers (null: the original's rule, only under instance norm)"})
+    padding_type: Literal["reflect", "replicate", "zero"] = field(default="reflect", metadata={"added_later": True, "help": "padding of the residual blocks' convolutions (the original's --padding_type; reflect in CycleGAN)"})
+    norm_affine: bool = field(default=False, metadata={"added_later": True, "help": "instance norm with learnt scale and shift (the original's has none; some checkpoints do)"})
+    conv_bias: bool | None = field(default=None, metadata={"added_later": True, "help": "a bias on the convolutions before norm layers (null: the original's rule, only under instance norm)"})
     # discriminators
     ndf: int = field(default=64, metadata={"help": "D width: filters of its first layer"})
     n_layers_D: int = field(default=3, metadata={"help": "PatchGAN depth: 3 → 70×70 patches"})

@@ -259,3 +259,40 @@ def test_load_cyclegan_horse2zebra_with_no_maintainer_action(tmp_path, hf_cache,
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)  # the server is gone and the machine offline
     again = ganzoo.load("cyclegan-horse2zebra")
     assert torch.equal(again.sample(condition=x), model.sample(condition=x))
+
+
+def test_onnx_export_of_a_converted_generator_and_its_example(tmp_path) -> None:
+    """A foreign generator → ganzoo → ONNX: onnxruntime reproduces the foreign code at any batch and size, and the
+    example script (onnxruntime + numpy + Pillow) translates an image as `ganzoo sample` does."""
+    import subprocess
+    import sys
+
+    onnxruntime = pytest.importorskip("onnxruntime")
+    from ganzoo.export import export_model
+
+    torch.manual_seed(0)
+    net = ForeignResnet(affine=True)
+    folder = convert_checkpoint("cyclegan", _save(net.state_dict(), tmp_path / "g.pth"), tmp_path / "m")
+    result = export_model(str(folder), tmp_path / "onnx")
+    assert set(result.files) == {"G_AB"} and result.max_abs_diff["G_AB"] <= 1e-4
+    session = onnxruntime.InferenceSession(str(result.files["G_AB"]), providers=["CPUExecutionProvider"])
+    for shape in [(1, 3, 64, 48), (2, 3, 36, 52)]:
+        x = torch.rand(*shape) * 2 - 1
+        with torch.no_grad():
+            assert np.abs(session.run(None, {"input": x.numpy()})[0] - net(x).numpy()).max() <= 1e-4
+    src = tmp_path / "in.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (45, 67, 3), dtype=np.uint8)).save(src)
+    proc = subprocess.run([sys.executable, str(tmp_path / "onnx" / "example.py"), str(src), "-o",
+                           str(tmp_path / "onnx.png")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert CliRunner().invoke(_cli(), ["sample", str(folder), "--input", str(src), "-o",
+                                       str(tmp_path / "torch.png")]).exit_code == 0
+    a = np.asarray(Image.open(tmp_path / "onnx.png"), dtype=int)
+    b = np.asarray(Image.open(tmp_path / "torch.png"), dtype=int)
+    assert a.shape == b.shape == (45, 67, 3) and np.abs(a - b).max() <= 1
+
+
+def _cli():
+    from ganzoo.cli import cli
+
+    return cli

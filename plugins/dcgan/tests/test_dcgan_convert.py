@@ -196,3 +196,34 @@ def test_dcgan_faces_from_a_local_package_index(tmp_path, hf_cache, monkeypatch,
         expected = net(z.reshape(4, 100, 1, 1))
     assert float((model.sample(4, seed=0) - expected).abs().max()) <= 1e-5
     assert model.card.data.ganzoo["dataset"]["name"] == "DigiFace-1M"
+
+
+def test_onnx_export_of_a_conditional_generator_serves_labels(tmp_path) -> None:
+    """cdcgan → ONNX: export.json says the input is z with the one-hot label after it, and example.py (onnxruntime +
+    numpy + Pillow) builds exactly that input."""
+    import json
+    import subprocess
+    import sys
+
+    onnxruntime = pytest.importorskip("onnxruntime")
+    from PIL import Image
+
+    from ganzoo.export import export_model
+
+    builtin_plugin("cdcgan")
+    torch.manual_seed(1)
+    net = TutorialG(12 + 4, 4, 3, 16)
+    path = tmp_path / "cG.pth"
+    path.write_bytes(_bytes(net.state_dict()))
+    folder = convert_checkpoint("cdcgan", path, tmp_path / "m", num_classes=4)
+    result = export_model(str(folder), tmp_path / "onnx")
+    recipe = json.loads((tmp_path / "onnx" / "export.json").read_text())["networks"]["G"]["recipe"]
+    assert recipe["labels"] == {"num_classes": 4, "one_hot": "after"} and recipe["latent_shape"] == [12]
+    session = onnxruntime.InferenceSession(str(result.files["G"]), providers=["CPUExecutionProvider"])
+    x = torch.cat([torch.randn(5, 12), F.one_hot(torch.tensor([0, 1, 2, 3, 3]), 4).float()], 1).reshape(5, 16, 1, 1)
+    with torch.no_grad():
+        assert abs(session.run(None, {"input": x.numpy()})[0] - net(x).numpy()).max() <= 1e-4
+    proc = subprocess.run([sys.executable, str(tmp_path / "onnx" / "example.py"), "-n", "4", "--label", "3", "-o",
+                           str(tmp_path / "g.png")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(tmp_path / "g.png").size == (2 * 18 + 2, 2 * 18 + 2)

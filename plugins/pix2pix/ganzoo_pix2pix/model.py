@@ -82,8 +82,8 @@ class Pix2PixConfig(PairedTranslationConfig):
     num_downs: int = field(default=8, metadata={"help": "U-Net halvings: 8 = unet_256, 7 = unet_128 (≥ 5)"})
     norm: Literal["batch", "instance", "none"] = field(default="batch", metadata={"help": "norm layers of G and D"})
     use_dropout: bool = field(default=True, metadata={"help": "dropout 0.5 in the innermost decoder layers (the paper's noise)"})
-    norm_affine: bool = field(default=False, metadata={"help": "instance norm with learnt scale and shift (some checkpoints have it)"})
-    conv_bias: bool | None = field(default=None, metadata={"help": "a bias on the convolutions (null: the original's rule, only under instance norm)"})
+    norm_affine: bool = field(default=False, metadata={"added_later": True, "help": "instance norm with learnt scale and shift (some checkpoints have it)"})
+    conv_bias: bool | None = field(default=None, metadata={"added_later": True, "help": "a bias on the convolutions (null: the original's rule, only under instance norm)"})
     # discriminator
     netD: Literal["patch", "pixel"] = field(default="patch", metadata={"help": "patch: N-layer PatchGAN; pixel: 1×1 PixelGAN"})
     ndf: int = field(default=64, metadata={"help": "D width: filters of its first layer"})
