@@ -3,8 +3,9 @@
 ``load`` and ``pull`` dispatch on what a name refers to (:func:`ganzoo.names.resolve`): a bundled registry model
 loads from the installed package, a published one from the Hub at the revision its card pins — or, when the card
 pins none or the Hub does not have it, from the source its card names (the original authors' file, converted on
-first use and cached: :mod:`ganzoo.sources`) — an ``hf-hub:`` name from its repo, a local folder from disk. Each load plans once (:func:`ganzoo.loading.plan_load`): a Hub load plans
-after fetching ``config.json`` and before fetching any weights, and the same plan builds the model.
+first use and cached: :mod:`ganzoo.sources`) — an ``hf-hub:`` name from its repo, a local folder from disk. Each
+load plans once (:func:`ganzoo.loading.plan_load`): a Hub load plans after fetching ``config.json`` and before
+fetching any weights, and the same plan builds the model.
 
 Torch and huggingface_hub are imported inside the functions, so ``import ganzoo`` stays light.
 """

@@ -77,7 +77,8 @@ def _is_state(obj: Any) -> bool:
         all(isinstance(v, torch.Tensor) for v in obj.values())
 
 
-def unwrap_state_dict(obj: Any, *, key: str | None = None, where: str = "the checkpoint") -> tuple[dict[str, Any], str | None]:
+def unwrap_state_dict(obj: Any, *, key: str | None = None,
+                      where: str = "the checkpoint") -> tuple[dict[str, Any], str | None]:
     """Find the state dict in what a checkpoint file holds.
 
     A plain ``{name: tensor}`` dict is returned as it is. A training checkpoint (a dict that also holds epochs,

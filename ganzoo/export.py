@@ -110,7 +110,8 @@ def _recipe(model: Any, name: str, args: tuple[Any, ...], call: dict[str, Any]) 
     import torch
 
     x0 = args[0] if args else None
-    if x0 is not None and model.task.modality == "image" and x0.dim() == 4 and x0.is_floating_point() and min(x0.shape[2:]) > 1 and len(args) == 1:
+    if (x0 is not None and len(args) == 1 and model.task.modality == "image" and x0.dim() == 4
+            and x0.is_floating_point() and min(x0.shape[2:]) > 1):
         translator = model.task.name in _TRANSLATORS and model.impl.supports("size_rule")
         rule = model.impl.size_rule(model).to_dict() if translator else None
         return {"kind": "image", "size_rule": rule, "channels": int(x0.shape[1]), "range": [-1, 1]}

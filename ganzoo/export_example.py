@@ -44,8 +44,8 @@ def export_readme(model: Any, manifest: dict[str, Any]) -> str:
                   "python example.py -n 16 --seed 0 -o grid.png   # generators (--label 3 for conditional ones)",
                   "```", ""]
     elif fmt == "torchscript":
-        lines += ["```python", "import torch", f"net = torch.jit.load(\"{next(iter(manifest['networks'].values()))['file']}\")",
-                  "```", ""]
+        first = next(iter(manifest["networks"].values()))["file"]
+        lines += ["```python", "import torch", f"net = torch.jit.load(\"{first}\")", "```", ""]
     else:
         lines += ["```python", "import torch",
                   f"net = torch.export.load(\"{next(iter(manifest['networks'].values()))['file']}\").module()",

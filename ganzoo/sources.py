@@ -229,9 +229,10 @@ def _check_sha(src: Source, sha: str, where: str) -> bool:
     if record is None:
         return True
     if record.get("sha256") != sha:
-        raise IntegrityError(f"{src.model_id}: {where} has sha256 {sha[:12]}…, not the {str(record.get('sha256'))[:12]}… "
-                             f"recorded on its first download ({record.get('recorded', '?')}): the file changed; refusing "
-                             f"it. If the change is legitimate, delete its entry from {_trust_path()}")
+        seen = str(record.get("sha256"))[:12]
+        raise IntegrityError(f"{src.model_id}: {where} has sha256 {sha[:12]}…, not the {seen}… recorded on its first "
+                             f"download ({record.get('recorded', '?')}): the file changed; refusing it. If the change "
+                             f"is legitimate, delete its entry from {_trust_path()}")
     return False
 
 
@@ -269,7 +270,8 @@ def _stream(response: Any, dest: Path, *, total: int | None, desc: str) -> str:
             f.write(chunk)
             bar.update(len(chunk))
     if total is not None and got != total:
-        raise IntegrityError(f"{desc}: the download was cut ({got:,} of {total:,} bytes); nothing was cached, try again")
+        raise IntegrityError(f"{desc}: the download was cut ({got:,} of {total:,} bytes); nothing was cached, try "
+                             f"again")
     return digest.hexdigest()
 
 

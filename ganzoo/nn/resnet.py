@@ -108,13 +108,14 @@ class ResnetGenerator(nn.Module):
         def nl(c: int) -> nn.Module:
             return norm_layer(norm, c, affine=norm_affine)
 
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, bias=bias), nl(ngf), nn.ReLU(True)]
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, bias=bias), nl(ngf),
+                                   nn.ReLU(True)]
         ch = ngf
         for _ in range(2):  # d128, d256
             layers += [nn.Conv2d(ch, ch * 2, 3, stride=2, padding=1, bias=bias), nl(ch * 2), nn.ReLU(True)]
             ch *= 2
-        layers += [ResnetBlock(ch, norm, use_dropout, padding_type=padding_type, norm_affine=norm_affine, bias=conv_bias)
-                   for _ in range(n_blocks)]
+        layers += [ResnetBlock(ch, norm, use_dropout, padding_type=padding_type, norm_affine=norm_affine,
+                               bias=conv_bias) for _ in range(n_blocks)]
         for _ in range(2):  # u128, u64
             layers += [nn.ConvTranspose2d(ch, ch // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
                        nl(ch // 2), nn.ReLU(True)]

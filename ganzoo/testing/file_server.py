@@ -63,7 +63,8 @@ class FileServer:
         if project is None:
             links = "".join(f'<a href="/simple/{p}/">{p}</a>\n' for p in sorted(norm))
         else:
-            names = [n for n in wheels if n.split("-")[0].lower().replace("_", "-") == project.lower().replace("_", "-")]
+            want = project.lower().replace("_", "-")
+            names = [n for n in wheels if n.split("-")[0].lower().replace("_", "-") == want]
             if not names:
                 return None
             links = "".join(f'<a href="/packages/{n}#sha256={hashlib.sha256(wheels[n].data).hexdigest()}">{n}</a>\n'
@@ -79,8 +80,8 @@ class FileServer:
             def log_message(self, *args: Any) -> None:  # quiet
                 pass
 
-            def _send(self, status: int, body: bytes, *, length: int | None = None, ctype: str = "application/octet-stream",
-                      head: bool = False) -> None:
+            def _send(self, status: int, body: bytes, *, length: int | None = None,
+                      ctype: str = "application/octet-stream", head: bool = False) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body) if length is None else length))
@@ -143,7 +144,8 @@ def make_wheel(folder: str | Path, name: str, version: str, files: dict[str, byt
     info = f"{dist}-{version}.dist-info"
     members = dict(files)
     members[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
-    members[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: ganzoo-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    members[f"{info}/WHEEL"] = (b"Wheel-Version: 1.0\nGenerator: ganzoo-tests\nRoot-Is-Purelib: true\n"
+                                b"Tag: py3-none-any\n")
     record = io.StringIO()
     for path, data in members.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()

@@ -64,8 +64,8 @@ class ForeignResnet(nn.Module):
     """A ResNet generator as other code bases write it (options: see the module docstring)."""
 
     def __init__(self, *, ngf: int = 4, n_blocks: int = 2, norm: str = "instance", affine: bool = False,
-                 padding: str = "reflect", dropout: bool = False, bias: bool | None = None, block_attr: str = "conv_block",
-                 top: str = "model") -> None:
+                 padding: str = "reflect", dropout: bool = False, bias: bool | None = None,
+                 block_attr: str = "conv_block", top: str = "model") -> None:
         super().__init__()
 
         def nl(c: int) -> nn.Module:

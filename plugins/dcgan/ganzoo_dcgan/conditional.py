@@ -35,7 +35,8 @@ class CDCGANConfig(DCGANConfig, ConditionalConfig):
     """DCGAN hyper-parameters plus the number of classes and where the one-hot label sits in G's input."""
 
     num_classes: int = field(default=10, metadata={"help": "number of class labels (one-hot width)"})
-    label_first: bool = field(default=False, metadata={"help": "G's input is cat(onehot(y), z) instead of cat(z, onehot(y))"})
+    label_first: bool = field(default=False,
+                              metadata={"help": "G's input is cat(onehot(y), z) instead of cat(z, onehot(y))"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -122,7 +123,8 @@ class CDCGAN(DCGAN):
         y = labels_of(condition, model.config.num_classes, n, name=model.name or "cdcgan")
         return self.generate(model, self.latent(model, y.numel(), seed=seed), condition=y, batch_size=batch_size)
 
-    def generate(self, model: GanModel, z: torch.Tensor, *, condition: Any = None, batch_size: int = 256) -> torch.Tensor:
+    def generate(self, model: GanModel, z: torch.Tensor, *, condition: Any = None,
+                 batch_size: int = 256) -> torch.Tensor:
         """Images for latent codes ``z`` (n, nz) and labels ``condition`` (n,), in batches."""
         cfg = model.config
         y = labels_of(condition, cfg.num_classes, z.shape[0], name=model.name or "cdcgan").to(model.device)

@@ -86,7 +86,8 @@ def convert_tutorial_generator(state_dict: dict[str, torch.Tensor], *, source: s
         if _is_tutorial_discriminator(state):
             raise WeightsError(f"{where} is a DCGAN discriminator (the tutorial's netD: convolutions at main.0, main.2 "
                                f"…), not a generator; convert the generator's file (netG)")
-        raise WeightsError(f"{where} is not a {kind} generator in the PyTorch tutorial's layout: {describe_keys(state)} "
+        raise WeightsError(f"{where} is not a {kind} generator in the PyTorch tutorial's layout: "
+                           f"{describe_keys(state)} "
                            f"(expected main.0.weight [nz, C, 4, 4], main.1 batch norm, main.3.weight …; "
                            f"--rename OLD=main maps another name)")
     valid = {f.name for f in fields(config_class)}
@@ -128,7 +129,8 @@ def convert_tutorial_generator(state_dict: dict[str, torch.Tensor], *, source: s
     if overridden:
         provenance["overrides"] = {k: f"{v} (read from the file: {detected[k]})" for k, v in overridden.items()}
     stem = Path(source).stem
-    tag = None if stem.lower() in ("weights", "checkpoint", "model", "netg", "generator", "latest") else tag_from_name(stem)
+    generic = ("weights", "checkpoint", "model", "netg", "generator", "latest")
+    tag = None if stem.lower() in generic else tag_from_name(stem)
     notes = (f"Converted from a {kind} generator in the PyTorch DCGAN tutorial's layout ({_words(detected)}). "
              f"Sampling: z ~ N(0, I) of {cfg.nz} dimensions"
              + (f", concatenated with the one-hot label of {cfg.num_classes} classes" if conditional else "")

@@ -25,9 +25,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from ganzoo.config import ImageConfig
 from ganzoo.convert import Converted
 from ganzoo.errors import UsageError
-from ganzoo.config import ImageConfig
 from ganzoo.impl import GanImpl
 from ganzoo.model import GanModel
 from ganzoo.nn import gan_loss, init_weights

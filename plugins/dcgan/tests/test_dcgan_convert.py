@@ -12,10 +12,10 @@ import io
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import builtin_plugin, spec_module
 from torch import nn
 
 import ganzoo
+from conftest import builtin_plugin, spec_module
 from ganzoo.convert import convert_checkpoint
 from ganzoo.errors import IntegrityError, UsageError, WeightsError
 

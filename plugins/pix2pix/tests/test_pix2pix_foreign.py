@@ -33,8 +33,8 @@ class ForeignSkip(nn.Module):
         if outermost:
             layers = [down, sub, nn.ReLU(True), nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1), nn.Tanh()]
         elif innermost:
-            layers = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True), nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=bias),
-                      nl(outer)]
+            layers = [nn.LeakyReLU(0.2, True), down, nn.ReLU(True),
+                      nn.ConvTranspose2d(inner, outer, 4, 2, 1, bias=bias), nl(outer)]
         else:
             layers = [nn.LeakyReLU(0.2, True), down, nl(inner), sub, nn.ReLU(True),
                       nn.ConvTranspose2d(inner * 2, outer, 4, 2, 1, bias=bias), nl(outer)]
