@@ -17,7 +17,7 @@ $(BIN)/.ganzoo-installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) Ma
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=77"
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e ".[test]" \
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e ".[test,audio,export]" \
 		$(addprefix -e ,$(PLUGINS))
 	$(BIN)/python -m pip install --quiet --no-deps $(EXTRACTORS)
 	touch $@

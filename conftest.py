@@ -15,19 +15,13 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import socket
 import sys
 import tempfile
 from pathlib import Path
 
+from ganzoo.testing.hub_server import reserve_port  # standard library only: huggingface_hub is not imported yet
 
-def _reserve_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-_PORT = _reserve_port()
+_PORT = reserve_port()
 _SESSION_DIR = tempfile.mkdtemp(prefix="ganzoo-test-")
 atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)
 _HF_HOME = os.path.join(_SESSION_DIR, "hf")
@@ -45,6 +39,9 @@ os.environ.update({
     "GANZOO_CACHE": os.path.join(_SESSION_DIR, "cache"),  # card cache, feature statistics: never the user's
     # tiny test networks: one thread is faster than two contending ones (also in the subprocesses tests start)
     "OMP_NUM_THREADS": "1",
+    # weights sources (ganzoo.sources): every authors' URL is rewritten to a closed local port, so a test that
+    # forgets its local server fails at once instead of reaching the internet (tests set their own mirrors)
+    "GANZOO_SOURCE_MIRRORS": "http://=http://127.0.0.1:9/http/;https://=http://127.0.0.1:9/https/",
 })
 os.environ.pop("HF_HUB_OFFLINE", None)
 os.environ.pop("GANZOO_DEBUG", None)
@@ -109,6 +106,8 @@ def hf_cache(tmp_path, monkeypatch):
     cache = tmp_path / "hf-cache"
     cache.mkdir()
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    # ganzoo's own cache (converted sources, trust records, parsed cards) where it sits by default: beside it
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "ganzoo"))
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     return cache

@@ -60,7 +60,7 @@ METRIC_PROTOCOL_KEYS = ("extractor", "reference", "n_generated", "seed")
 
 #: The :class:`CardInfo` fields :meth:`CardInfo.to_index` keeps (plain JSON values).
 INDEX_FIELDS = ("plugin", "tag", "repo_id", "revision", "sha256", "license", "weights_license", "dataset",
-                "parameters", "summary")
+                "parameters", "summary", "source")
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,9 @@ class CardInfo:
     dataset: str | None  # a display name for the training data
     parameters: int | None  # total parameters of the published components
     summary: str | None
+    source: Mapping[str, Any] | None  # the ganzoo.source block (validated): where the original weights live
     # the whole front matter, or a function that reads it (cached infos); see the `metadata` property
-    source: Mapping[str, Any] | Callable[[], Mapping[str, Any]] = field(repr=False, compare=False)
+    front_matter: Mapping[str, Any] | Callable[[], Mapping[str, Any]] = field(repr=False, compare=False)
 
     @property
     def id(self) -> str:
@@ -91,10 +92,10 @@ class CardInfo:
     @property
     def metadata(self) -> Mapping[str, Any]:
         """The card's whole front matter (read from the card on first access for a cached info)."""
-        meta = self.source
+        meta = self.front_matter
         if callable(meta):
             meta = meta()
-            object.__setattr__(self, "source", meta)
+            object.__setattr__(self, "front_matter", meta)
         return meta
 
     @property
@@ -107,6 +108,7 @@ class CardInfo:
         """The listing fields as plain JSON data (:data:`INDEX_FIELDS`), for the registry's card cache."""
         out = {k: getattr(self, k) for k in INDEX_FIELDS}
         out["sha256"] = dict(self.sha256)
+        out["source"] = plain(self.source) if self.source is not None else None
         return out
 
     @classmethod
@@ -118,9 +120,9 @@ class CardInfo:
         """
         values = {k: data[k] for k in INDEX_FIELDS}
         if not (isinstance(values["plugin"], str) and isinstance(values["tag"], str)
-                and isinstance(values["sha256"], dict)):
+                and isinstance(values["sha256"], dict) and isinstance(values["source"], (dict, type(None)))):
             raise TypeError("not a card index entry")
-        return cls(**values, source=metadata)
+        return cls(**values, front_matter=metadata)
 
 
 def split_front_matter(text: str) -> tuple[str | None, str]:
@@ -222,6 +224,11 @@ def validate_metadata(meta: Mapping[str, Any], *, path: str = "<card>") -> CardI
     for key in ("trained_with", "converted_from"):
         if key in block and not isinstance(block[key], dict):
             fail(f"ganzoo.{key}", "must be a mapping")
+    source = block.get("source")
+    if source is not None:  # where the original weights live (ganzoo.sources)
+        from .sources import parse_source
+
+        parse_source(source, plugin=plugin, model_id=f"{plugin}-{tag}", path=path)  # type: ignore[arg-type]
     dataset = block.get("dataset")
     if isinstance(dataset, dict):
         dataset_name = dataset.get("name")
@@ -244,7 +251,8 @@ def validate_metadata(meta: Mapping[str, Any], *, path: str = "<card>") -> CardI
         dataset=str(dataset_name) if dataset_name is not None else None,
         parameters=total,
         summary=summary if isinstance(summary, str) else None,
-        source=dict(meta),
+        source=source,
+        front_matter=dict(meta),
     )
 
 

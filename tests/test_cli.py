@@ -229,10 +229,7 @@ def test_new_plugin_installs_and_passes_the_kit(tmp_path: Path) -> None:
 # help: examples, option help, one style of default
 
 
-COMMANDS = ["list", "info", "doctor", "sample", "train", "eval", "convert", "push", "pull", "new-plugin"]
-# `eval`'s options live in ganzoo/cli/evaluate.py, reworked on the metrics-split branch (-n/--num, a help line on every
-# option, defaults shown by click): strict xfail, so the marker must go when that branch is merged.
-_EVAL_PENDING = pytest.mark.xfail(strict=True, reason="eval's options are updated by the metrics-split branch")
+COMMANDS = ["list", "info", "doctor", "sample", "train", "eval", "convert", "export", "push", "pull", "new-plugin"]
 
 
 def _command(name: str):
@@ -249,7 +246,7 @@ def test_every_command_is_listed() -> None:
     assert set(COMMANDS) <= set(cli.list_commands(click.Context(cli)))
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_EVAL_PENDING) if n == "eval" else n for n in COMMANDS])
+@pytest.mark.parametrize("name", COMMANDS)
 def test_every_command_has_examples_and_every_option_help(name: str) -> None:
     """Each verb's help shows runnable examples; each option says what it does; defaults appear one way only."""
     import re
@@ -280,7 +277,7 @@ def test_train_help_lists_trainer_options_and_points_to_model_fields() -> None:
     assert "ganzoo info PLUGIN" in text
 
 
-@pytest.mark.parametrize("name", ["sample", pytest.param("eval", marks=_EVAL_PENDING)])
+@pytest.mark.parametrize("name", ["sample", "eval"])
 def test_counts_are_spelt_n_num(name: str) -> None:
     opt = next(p for p in _command(name).params if p.name == "n")
     assert "-n" in opt.opts and "--num" in opt.opts, opt.opts
@@ -345,26 +342,50 @@ def test_every_output_path_checks_the_suffix(tiny_folder: Path, pair_folder: Pat
     assert res.exit_code == 0 and (tmp_path / "outdir" / "nested" / "a.png").is_file()
 
 
-def test_list_shows_where_weights_come_from(fake_site, tmp_path: Path) -> None:
-    """One weights column: bundled (config.json in the card folder), hub (a pinned commit), not published."""
+def test_list_shows_where_weights_come_from(fake_site, tmp_path: Path, monkeypatch) -> None:
+    """The weights column (bundled, hub, source, not published) and the status column, in text and JSON; a source
+    is read from the card cache's listing fields like the rest (a warm listing reads no card)."""
     from conftest import spec_module
+    from ganzoo import cards
 
     card = ("---\nlibrary_name: ganzoo\nlicense: apache-2.0\nganzoo:\n  plugin: wsrc\n  tag: {tag}\n"
-            "  repo_id: {repo}\n  revision: {rev}\n---\n# card\n")
+            "  repo_id: {repo}\n  revision: {rev}\n{extra}---\n# card\n")
+    url = "https://example.org/weights/orig.pth"
     fake_site.add("fake-wsrc", entry_points={"wsrc": "fake_wsrc:plugin"},
                   modules={"fake_wsrc/__init__.py": spec_module("wsrc", 'cards="fake_wsrc:cards"')},
-                  files={"fake_wsrc/cards/wsrc-local/README.md": card.format(tag="local", repo="null", rev="null"),
+                  files={"fake_wsrc/cards/wsrc-local/README.md": card.format(tag="local", repo="null", rev="null",
+                                                                             extra=""),
                          "fake_wsrc/cards/wsrc-local/config.json": "{}",
-                         "fake_wsrc/cards/wsrc-remote/README.md": card.format(tag="remote", repo="o/r", rev="a" * 40),
-                         "fake_wsrc/cards/wsrc-later/README.md": card.format(tag="later", repo="o/r", rev="null")})
+                         "fake_wsrc/cards/wsrc-remote/README.md": card.format(tag="remote", repo="o/r", rev="a" * 40,
+                                                                              extra=""),
+                         "fake_wsrc/cards/wsrc-orig/README.md": card.format(tag="orig", repo="null", rev="null",
+                                                                            extra=f"  source:\n    url: {url}\n"),
+                         "fake_wsrc/cards/wsrc-later/README.md": card.format(tag="later", repo="o/r", rev="null",
+                                                                             extra="")})
     text = CliRunner().invoke(cli, ["list", "wsrc"], terminal_width=200).output
-    rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("wsrc-")}
-    assert "weights" in text.splitlines()[text.splitlines().index("Pretrained models (3)") + 1]
-    assert rows["wsrc-local"].endswith("bundled") and rows["wsrc-remote"].endswith("hub")
-    assert rows["wsrc-later"].endswith("not published")
+    lines = text.splitlines()
+    assert lines[lines.index("Pretrained models (4)") + 1].split()[-2:] == ["weights", "status"]
+    rows = {line.split()[0]: " ".join(line.split()[5:]) for line in lines if line.startswith("wsrc-")}
+    assert rows == {"wsrc-local": "bundled bundled", "wsrc-remote": "hub hub", "wsrc-orig": "source on first use",
+                    "wsrc-later": "not published unpublished"}
+    import os
+
+    from ganzoo import registry
+
+    for readme in (fake_site.root / "fake_wsrc" / "cards").glob("*/README.md"):  # older than the racy window
+        os.utime(readme, ns=(readme.stat().st_mtime_ns - 3600 * 10**9,) * 2)
+    registry.refresh()
+    CliRunner().invoke(cli, ["list", "wsrc"])  # fills the card cache
+    registry.refresh()
+    parsed: list[str] = []
+    real = cards._parse_yaml
+    monkeypatch.setattr(cards, "_parse_yaml", lambda text, path: parsed.append(path) or real(text, path))
     data = json.loads(CliRunner().invoke(cli, ["list", "--json", "wsrc"]).output)
-    assert {m["id"]: m["weights"] for m in data["models"]} == {"wsrc-later": "not published", "wsrc-local": "bundled",
-                                                               "wsrc-remote": "hub"}
+    assert parsed == []  # the source came from the card cache like the other listing fields
+    models = {m["id"]: m for m in data["models"]}
+    assert {k: (m["weights"], m["status"], m["cached"], m["source"]) for k, m in models.items()} == {
+        "wsrc-later": ("not published", "unpublished", False, None), "wsrc-local": ("bundled", "bundled", True, None),
+        "wsrc-orig": ("source", "on first use", False, url), "wsrc-remote": ("hub", "hub", False, None)}
 
 
 def test_doctor_reports_every_contract_problem_of_a_plugin(fake_site) -> None:

@@ -15,7 +15,7 @@ import click
 from ..plugin import TASKS
 from .main import CONTEXT_SETTINGS, table
 
-__all__ = ["list_cmd", "info", "doctor", "new_plugin", "weights_source"]
+__all__ = ["list_cmd", "info", "doctor", "new_plugin", "weights_status"]
 
 
 def _human(n: int | None) -> str:
@@ -31,28 +31,40 @@ def _short(text: str, width: int = 64) -> str:
     return text if len(text) <= width else text[:width - 1].rstrip() + "…"
 
 
-def weights_source(entry: Any) -> tuple[str, bool]:
-    """Where a pretrained model's weights come from: ``("bundled" | "hub" | "not published", cached)``.
+def weights_status(entry: Any, installed: set[str]) -> tuple[str, str, str | None]:
+    """Where a pretrained model's weights come from, whether they are here, and the original file's URL.
 
-    ``cached`` is True when a Hub model's pinned snapshot is already in the local Hugging Face cache (it then
-    loads offline). Torch-free and offline: it looks at files only.
+    Args:
+        entry (`ModelEntry`): a registry model.
+        installed (`set[str]`): the names of the installed plugins.
+
+    Returns:
+        `tuple[str, str, str | None]`: ``weights`` (:func:`ganzoo.sources.weights_origin`: ``bundled``, ``hub``,
+        ``source`` or ``not published``), ``status`` (``bundled``, ``cached``, ``hub``, ``on first use``,
+        ``unpublished`` or ``plugin missing``) and the source URL (``None`` without one). Torch-free and offline:
+        it looks at the card's listing fields and at files only.
     """
-    if entry.bundled:
-        return "bundled", False
+    from ..errors import CardError
+    from ..sources import cached_folder, source_of, weights_origin
+
+    origin = weights_origin(entry)
+    try:
+        src = source_of(entry)
+    except CardError:
+        src = None
+    url = src.url if src is not None else None
+    if entry.plugin not in installed:
+        return origin, "plugin missing", url
+    if origin == "bundled":
+        return origin, "bundled", url
+    if src is not None and cached_folder(src) is not None:
+        return origin, "cached", url
     info = entry.card
     if info.repo_id and info.revision:
         from ..hub import cached_snapshot
 
-        return "hub", cached_snapshot(info.repo_id, info.revision) is not None
-    return "not published", False
-
-
-def _model_status(entry: Any, installed: set[str]) -> str:
-    """The one-word status ``info`` and ``list --json`` report (bundled, cached, hub, unpublished, plugin missing)."""
-    if entry.plugin not in installed:
-        return "plugin missing"
-    source, cached = weights_source(entry)
-    return {"bundled": "bundled", "hub": "cached" if cached else "hub", "not published": "unpublished"}[source]
+        return origin, "cached" if cached_snapshot(info.repo_id, info.revision) else "hub", url
+    return origin, "on first use" if src is not None else "unpublished", url
 
 
 @click.command("list", context_settings=CONTEXT_SETTINGS)
@@ -66,10 +78,13 @@ def list_cmd(pattern: str | None, task: str | None, as_json: bool) -> None:
     parsed cards are cached ($GANZOO_CACHE/cards or ~/.cache/ganzoo/cards), so it stays fast with thousands.
 
     \b
-    The weights column:
+    The weights column, where each model's weights come from:
       bundled        shipped inside the installed package: loads offline, nothing to download
-      hub            a pinned commit on the Hugging Face Hub, fetched on first use ("hub, cached": already here)
+      hub            a pinned commit on the Hugging Face Hub
+      source         the original authors' file, checked, converted on first use and cached
       not published  the card exists but no weights are reachable yet (train or convert them yourself)
+    The status column: bundled, cached (here already: loads offline), hub or on first use (downloaded when first
+    loaded), unpublished, or plugin missing (install the plugin the card names).
 
     \b
     Examples:
@@ -86,7 +101,7 @@ def list_cmd(pattern: str | None, task: str | None, as_json: bool) -> None:
     conflicts = registry.conflicts()
     problems = registry.problems()
     installed = {r.name for r in registry.list_plugins()}
-    sources = {e.id: weights_source(e) for e in models}
+    states = {e.id: weights_status(e, installed) for e in models}
     if as_json:
         out = {
             "plugins": [{"name": r.name, "task": r.plugin.task, "summary": r.plugin.summary,
@@ -95,9 +110,9 @@ def list_cmd(pattern: str | None, task: str | None, as_json: bool) -> None:
             "conflicts": [{"name": n, "distributions": [p.distribution for p in ps]} for n, ps in conflicts.items()],
             "models": [{"id": e.id, "plugin": e.plugin, "tag": e.tag, "dataset": e.card.dataset,
                         "parameters": e.card.parameters, "license": e.card.license, "repo_id": e.card.repo_id,
-                        "revision": e.card.revision, "weights": sources[e.id][0], "cached": sources[e.id][1],
-                        "plugin_installed": e.plugin in installed, "status": _model_status(e, installed),
-                        "provider": e.provider}
+                        "revision": e.card.revision, "weights": states[e.id][0], "status": states[e.id][1],
+                        "cached": states[e.id][1] in ("bundled", "cached"), "source": states[e.id][2],
+                        "plugin_installed": e.plugin in installed, "provider": e.provider}
                        for e in models],
             "problems": [{"kind": p.kind, "name": p.name, "message": p.message} for p in problems],
         }
@@ -111,14 +126,10 @@ def list_cmd(pattern: str | None, task: str | None, as_json: bool) -> None:
     filtered = " match" + (f" {pattern!r}" if pattern else "") + (f" (task {task})" if task else "")
     click.echo(table(rows, ["name", "task", "summary", "provided by"]) if rows
                else "  none" + (filtered if pattern or task else " installed"))
-    mrows = []
-    for e in models:
-        source, cached = sources[e.id]
-        plugin = e.plugin if e.plugin in installed else f"{e.plugin} (not installed)"
-        mrows.append([e.id, plugin, e.card.dataset or "-", _human(e.card.parameters), e.card.license or "-",
-                      source + (", cached" if cached else "")])
+    mrows = [[e.id, e.plugin, e.card.dataset or "-", _human(e.card.parameters), e.card.license or "-",
+              states[e.id][0], states[e.id][1]] for e in models]
     click.echo(f"\nPretrained models ({len(mrows)})")
-    click.echo(table(mrows, ["id", "plugin", "dataset", "params", "licence", "weights"]) if mrows
+    click.echo(table(mrows, ["id", "plugin", "dataset", "params", "licence", "weights", "status"]) if mrows
                else "  none" + (filtered if pattern or task else ""))
     if problems:
         click.echo(f"\n{len(problems)} problem(s) skipped: run `ganzoo doctor` for details", err=True)
@@ -183,7 +194,7 @@ def info(name: str, raw: bool) -> None:
     if res is not None and res.kind == "registry" and (tag is not None or name not in installed):
         entry = res.entry
         assert entry is not None
-        show((entry.folder / "README.md").read_text(encoding="utf-8"), _model_status(entry, installed))
+        show((entry.folder / "README.md").read_text(encoding="utf-8"), weights_status(entry, installed)[1])
         return
     if res is not None and res.kind == "local":
         assert res.path is not None

@@ -32,6 +32,7 @@ LAZY_COMMANDS = {
     "train": "ganzoo.cli.training:train",
     "eval": "ganzoo.cli.evaluate:evaluate",
     "convert": "ganzoo.cli.convert:convert",
+    "export": "ganzoo.cli.export:export",
     "push": "ganzoo.cli.hubcmds:push",
     "pull": "ganzoo.cli.hubcmds:pull",
 }
