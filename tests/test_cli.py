@@ -190,8 +190,9 @@ def test_push_pin_card_writes_a_registry_card(hub, hf_cache, tmp_path: Path) -> 
 
 
 def test_train_then_sample_then_push_the_run_folder(hub, hf_cache, tmp_path: Path) -> None:
-    """`--out` is a model folder: sample and push take it directly; checkpoints stay local."""
-    out = tmp_path / "run"
+    """`--out` is a model folder (its missing parents created, as `--out runs/x` in a fresh clone needs): sample and
+    push take it directly; checkpoints stay local."""
+    out = tmp_path / "runs" / "run"
     result = CliRunner().invoke(cli, ["train", "toygan", "--data", "builtin:digits", "--out", str(out), "--max-steps",
                                       "2", "--batch-size", "8", *TINY, "--set", "progress=false"])
     assert result.exit_code == 0, result.output
