@@ -2,7 +2,8 @@
 `list_models()`, the registry listing users know.
 
 Every command is timed as a user runs it: a fresh process each time, interpreter start included; the table
-gives the median and the best of `--repeat` runs (after one untimed warm-up run):
+gives the median and the best of `--repeat` runs (after one untimed warm-up run), and the median CPU time
+(user + system) of those runs, which a shared machine's load moves much less than wall time:
 
     python benchmarks/list_speed.py --repeat 15
 
@@ -74,22 +75,35 @@ def install_synthetic_plugin(site: Path, n_cards: int) -> None:
         os.utime(readme, (past, past))
 
 
-def _time(cmd: list[str], repeat: int, env: dict[str, str], fresh_cache: bool = False) -> list[float]:
-    def one() -> float:
+def _time(label: str, cmd: list[str], repeat: int, env: dict[str, str],
+          fresh_cache: bool = False) -> list[tuple[float, float]]:
+    """(wall, CPU) seconds of ``repeat`` fresh runs of ``cmd`` after one untimed run; prints ``label`` and medians.
+
+    CPU is the child's user + system time: on a shared machine it moves much less with the load than wall time."""
+    import resource
+
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def one() -> tuple[float, float]:
         run_env = dict(env)
         if fresh_cache:
             run_env["GANZOO_CACHE"] = tempfile.mkdtemp(prefix="ganzoo-bench-cold-")
-        t0 = time.perf_counter()
+        c0, t0 = cpu(), time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=run_env)
-        dt = time.perf_counter() - t0
+        dt, dc = time.perf_counter() - t0, cpu() - c0
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr}")
         if fresh_cache:
             shutil.rmtree(run_env["GANZOO_CACHE"], ignore_errors=True)
-        return dt
+        return dt, dc
 
     one()  # warm the file cache (and the card cache) once
-    return [one() for _ in range(repeat)]
+    times = [one() for _ in range(repeat)]
+    print(f"{label}: median {statistics.median(t for t, _ in times):.3f} s wall, "
+          f"{statistics.median(c for _, c in times):.3f} s CPU", file=sys.stderr, flush=True)  # progress
+    return times
 
 
 def _count_models(cmd: list[str], env: dict[str, str]) -> int:
@@ -111,6 +125,10 @@ def main() -> None:
     installs = {"": [ganzoo] if ganzoo else [sys.executable, "-m", "ganzoo.cli"]}
     if args.compare:
         installs[" (compared)"] = [args.compare]
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `kill` still removes the temporary site below
+    load = os.getloadavg()
     work = Path(tempfile.mkdtemp(prefix="ganzoo-bench-list-"))
     try:
         site = work / "site"
@@ -120,27 +138,31 @@ def main() -> None:
         base_env.pop("PYTHONDONTWRITEBYTECODE", None)  # time what users run: imports from cached bytecode
         zoo_env = {**base_env, "PYTHONPATH": os.pathsep.join([str(site)] + ([os.environ["PYTHONPATH"]]
                                                                             if os.environ.get("PYTHONPATH") else []))}
-        rows: list[tuple[str, int | None, list[float]]] = []
+        rows: list[tuple[str, int | None, list[tuple[float, float]]]] = []
         for label, cmd in installs.items():
             n_today, n_zoo = _count_models(cmd + ["list"], base_env), _count_models(cmd + ["list"], zoo_env)
-            rows.append((f"`ganzoo list`{label}", n_today, _time(cmd + ["list"], args.repeat, base_env)))
-            rows.append((f"`ganzoo list --json`{label}", n_today,
-                         _time(cmd + ["list", "--json"], args.repeat, base_env)))
-            rows.append((f"`ganzoo list`{label}, +{args.cards:,}-card plugin", n_zoo,
-                         _time(cmd + ["list"], args.repeat, zoo_env)))
-            rows.append((f"`ganzoo list`{label}, +{args.cards:,}-card plugin, cold cache", n_zoo,
-                         _time(cmd + ["list"], max(3, args.repeat // 3), zoo_env, fresh_cache=True)))
+            for row, n, argv, env, cold in (
+                    (f"`ganzoo list`{label}", n_today, ["list"], base_env, False),
+                    (f"`ganzoo list --json`{label}", n_today, ["list", "--json"], base_env, False),
+                    (f"`ganzoo list`{label}, +{args.cards:,}-card plugin", n_zoo, ["list"], zoo_env, False),
+                    (f"`ganzoo list`{label}, +{args.cards:,}-card plugin, cold cache", n_zoo, ["list"], zoo_env, True)):
+                repeat = max(3, args.repeat // 3) if cold else args.repeat
+                rows.append((row, n, _time(row, cmd + argv, repeat, env, fresh_cache=cold)))
         if not args.no_timm:
             timm = [sys.executable, "-c", "import timm; timm.list_models()"]
-            rows.append(("`python -c 'import timm; timm.list_models()'`", None, _time(timm, args.repeat, base_env)))
+            row = "`python -c 'import timm; timm.list_models()'`"
+            rows.append((row, None, _time(row, timm, args.repeat, base_env)))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print("| command | models listed | median (s) | best (s) | runs |\n|---|---|---|---|---|")
-    for name, n, t in rows:
-        print(f"| {name} | {'-' if n is None else f'{n:,}'} | {statistics.median(t):.3f} | {min(t):.3f} | {len(t)} |")
+    print(f"load average before / after: {load[0]:.1f} / {os.getloadavg()[0]:.1f}\n")
+    print("| command | models listed | median (s) | best (s) | median CPU (s) | runs |\n|---|---|---|---|---|---|")
+    for name, n, times in rows:
+        wall, cpu = [t for t, _ in times], [c for _, c in times]
+        print(f"| {name} | {'-' if n is None else f'{n:,}'} | {statistics.median(wall):.3f} | {min(wall):.3f} "
+              f"| {statistics.median(cpu):.3f} | {len(times)} |")
     if not args.no_timm:
-        ratio = statistics.median(rows[-1][2]) / statistics.median(rows[0][2])
+        ratio = statistics.median(t for t, _ in rows[-1][2]) / statistics.median(t for t, _ in rows[0][2])
         print(f"\n`ganzoo list` is {ratio:.1f}x faster than timm.list_models() (ratio of medians)")
 
 

@@ -343,9 +343,10 @@ def test_every_output_path_checks_the_suffix(tiny_folder: Path, pair_folder: Pat
     assert res.exit_code == 0 and (tmp_path / "outdir" / "nested" / "a.png").is_file()
 
 
-def test_list_shows_where_weights_come_from(fake_site, tmp_path: Path, monkeypatch) -> None:
+def test_list_shows_where_weights_come_from(fake_site, hf_cache, tmp_path: Path, monkeypatch) -> None:
     """The weights column (bundled, hub, source, not published) and the status column, in text and JSON; a source
-    is read from the card cache's listing fields like the rest (a warm listing reads no card)."""
+    is read from the card cache's listing fields like the rest (a warm listing reads no card); a converted source
+    or a Hub snapshot in the caches is `cached`."""
     from conftest import spec_module
     from ganzoo import cards
 
@@ -387,6 +388,21 @@ def test_list_shows_where_weights_come_from(fake_site, tmp_path: Path, monkeypat
     assert {k: (m["weights"], m["status"], m["cached"], m["source"]) for k, m in models.items()} == {
         "wsrc-later": ("not published", "unpublished", False, None), "wsrc-local": ("bundled", "bundled", True, None),
         "wsrc-orig": ("source", "on first use", False, url), "wsrc-remote": ("hub", "hub", False, None)}
+
+    from ganzoo import sources
+    from ganzoo.names import get_model
+
+    converted = sources._folder(sources.source_of(get_model("wsrc-orig")))
+    snapshot = hf_cache / "models--o--r" / "snapshots" / ("a" * 40)
+    for folder, stamp in ((converted, sources.STAMP_NAME), (snapshot, None)):
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text("{}")
+        if stamp:
+            (folder / stamp).write_text("{}")
+    data = json.loads(CliRunner().invoke(cli, ["list", "--json", "wsrc"]).output)
+    assert {m["id"]: (m["status"], m["cached"]) for m in data["models"]} == {
+        "wsrc-later": ("unpublished", False), "wsrc-local": ("bundled", True), "wsrc-orig": ("cached", True),
+        "wsrc-remote": ("cached", True)}
 
 
 def test_doctor_reports_every_contract_problem_of_a_plugin(fake_site) -> None:

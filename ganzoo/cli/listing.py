@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -31,39 +32,72 @@ def _short(text: str, width: int = 64) -> str:
     return text if len(text) <= width else text[:width - 1].rstrip() + "…"
 
 
-def weights_status(entry: Any, installed: set[str]) -> tuple[str, str, str | None]:
+def _cache_names() -> tuple[frozenset[str], frozenset[str]]:
+    """The names in the converted-sources cache and in the Hugging Face hub cache: one directory read each.
+
+    A model whose name is absent from these has nothing cached, so a listing of thousands of models stats files only
+    for the few that may (a converted source lives in ``cache_root()/converted/<model id>/…``, a Hub snapshot in
+    ``HF_HUB_CACHE/models--<org>--<name>/…``).
+    """
+    from huggingface_hub import constants
+
+    from ..sources import cache_root
+
+    def names(folder: Path) -> frozenset[str]:
+        try:
+            return frozenset(os.listdir(folder))
+        except OSError:
+            return frozenset()
+
+    return names(cache_root() / "converted"), names(Path(constants.HF_HUB_CACHE))
+
+
+def weights_status(entry: Any, installed: set[str], *,
+                   cache_names: tuple[frozenset[str], frozenset[str]] | None = None) -> tuple[str, str, str | None]:
     """Where a pretrained model's weights come from, whether they are here, and the original file's URL.
 
     Args:
         entry (`ModelEntry`): a registry model.
         installed (`set[str]`): the names of the installed plugins.
+        cache_names (`tuple`, *optional*): what :func:`_cache_names` returns, read once for a whole listing;
+            ``None`` reads it for this call.
 
     Returns:
-        `tuple[str, str, str | None]`: ``weights`` (:func:`ganzoo.sources.weights_origin`: ``bundled``, ``hub``,
+        `tuple[str, str, str | None]`: ``weights`` (as :func:`ganzoo.sources.weights_origin`: ``bundled``, ``hub``,
         ``source`` or ``not published``), ``status`` (``bundled``, ``cached``, ``hub``, ``on first use``,
         ``unpublished`` or ``plugin missing``) and the source URL (``None`` without one). Torch-free and offline:
         it looks at the card's listing fields and at files only.
+
+    Example:
+        >>> from ganzoo.names import get_model
+        >>> weights_status(get_model("dcgan-digits"), {"dcgan"})
+        ('bundled', 'bundled', None)
     """
     from ..errors import CardError
-    from ..sources import cached_folder, source_of, weights_origin
+    from ..sources import cached_folder, source_of
 
-    origin = weights_origin(entry)
     try:
         src = source_of(entry)
     except CardError:
         src = None
+    info = entry.card
+    hub = bool(info.repo_id and info.revision)
+    # the same answer as sources.weights_origin, without parsing the source a second time
+    origin = "bundled" if entry.bundled else "hub" if hub else "source" if src is not None else "not published"
     url = src.url if src is not None else None
     if entry.plugin not in installed:
         return origin, "plugin missing", url
     if origin == "bundled":
         return origin, "bundled", url
-    if src is not None and cached_folder(src) is not None:
+    converted, snapshots = cache_names if cache_names is not None else _cache_names()
+    if src is not None and src.model_id in converted and cached_folder(src) is not None:
         return origin, "cached", url
-    info = entry.card
-    if info.repo_id and info.revision:
+    if hub:
         from ..hub import cached_snapshot
 
-        return origin, "cached" if cached_snapshot(info.repo_id, info.revision) else "hub", url
+        repo_folder = "models--" + info.repo_id.replace("/", "--")
+        cached = repo_folder in snapshots and cached_snapshot(info.repo_id, info.revision) is not None
+        return origin, "cached" if cached else "hub", url
     return origin, "on first use" if src is not None else "unpublished", url
 
 
@@ -101,7 +135,8 @@ def list_cmd(pattern: str | None, task: str | None, as_json: bool) -> None:
     conflicts = registry.conflicts()
     problems = registry.problems()
     installed = {r.name for r in registry.list_plugins()}
-    states = {e.id: weights_status(e, installed) for e in models}
+    names = _cache_names()
+    states = {e.id: weights_status(e, installed, cache_names=names) for e in models}
     if as_json:
         out = {
             "plugins": [{"name": r.name, "task": r.plugin.task, "summary": r.plugin.summary,
