@@ -15,13 +15,13 @@ Rules:
   names; a malformed card is reported with its file and field, and skipped.
 
 The card cache: parsing YAML front matter is most of the cost of listing (a zoo has thousands of cards), so the
-listing fields of every valid card are kept in one JSON file per card folder under :func:`card_cache_dir`, keyed
-by each README.md's modification time (ns), size and inode, and by the validator's version. A card whose key
-changed is parsed again; a card modified in the last two seconds is not cached (a same-size edit within the
-file system's timestamp granularity could otherwise go unseen); malformed cards are never cached, so they are
-reported on every scan. A cache file that is unreadable, corrupt or of another version is ignored and rewritten;
-a cache folder that cannot be written just means no cache. Card folders that are not plain directories (a
-zipped package) are always parsed.
+listing fields of every valid card are kept in one JSON file per folder of cards (a package's ``cards/``) under
+:func:`card_cache_dir`, keyed by each README.md's modification time (ns), size and inode, and by the validator's
+version. A card whose key changed is parsed again; a card modified in the last two seconds is not cached (a
+same-size edit within the file system's timestamp granularity could otherwise go unseen); malformed cards are never
+cached, so they are reported on every scan. A cache file that is unreadable, corrupt or of another version is
+ignored and rewritten; a cache folder that cannot be written just means no cache. Card folders that are not plain
+directories (a zipped package) are always parsed.
 """
 
 from __future__ import annotations
@@ -37,13 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .cards import CardInfo, read_card_info
-from .errors import (
-    CardError,
-    PluginConflictError,
-    PluginLoadError,
-    PluginValidationError,
-    UnknownNameError,
-)
+from .errors import CardError, PluginConflictError, PluginLoadError, PluginValidationError, UnknownNameError
 from .plugin import PLUGIN_NAME_RE, Plugin, import_object
 
 __all__ = [
