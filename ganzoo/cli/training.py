@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..errors import GanzooError
-from .main import CONTEXT_SETTINGS, ensure_parent
+from .main import CONTEXT_SETTINGS
 
 __all__ = ["train", "parse_sets", "read_config_file"]
 
@@ -135,7 +135,7 @@ def train(plugin: str, data: str, out: Path, max_steps: int | None, epochs: floa
 
     overrides = read_config_file(config_file) if config_file else {}
     overrides.update(parse_sets(sets))
-    ensure_parent(out, option="--out")
+    # --out and its missing parents are created by the trainer's run folder (removed again if the run cannot start)
     command = "ganzoo " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["train"] else None
     world, local = int(os.environ.get("WORLD_SIZE", "1") or 1), int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
     if command and world > 1:  # the card records the launcher too
