@@ -19,6 +19,11 @@ logging; previews and checkpoints only at the end, outside the timed window): ``
 cudnn autotuning) then ``--steps`` timed steps, synchronising the device at both ends; a run that passes
 ``--max-seconds`` stops early and reports the steps it timed.
 
+Generator inference (the issue's second GPU target: CycleGAN's ResNet-9 G at 256², batch 16, ≥ 5,000 img/s on
+an H100-class GPU) is timed per variant too: ``G_AB`` in eval mode under ``torch.inference_mode`` (autocast for
+bf16, channels_last inputs and weights, ``torch.compile``), ``--warmup`` untimed batches, then ``--steps`` batches
+with the device synchronised. ``--dry-run`` runs everything at toy sizes on the CPU, 2 timed steps (a smoke test).
+
 Model FLOPs per step are counted once per case with ``torch.utils.flop_counter.FlopCounterMode`` over one D and
 one G update (forward + backward, fp32); achieved TFLOP/s = FLOPs × it/s, reported against the dense bf16 peak of
 the device (looked up by name, or ``--peak-tflops``). Writes ``<out>/gpu_throughput.md`` and ``.json``.
@@ -62,6 +67,59 @@ def cases(quick: bool) -> list[dict[str, Any]]:
         dict(name="cyclegan-256", plugin="cyclegan", task="unpaired-translation", batch=8, n_images=128,
              config=dict(image_size=256, load_size=286, ngf=64, ndf=64, n_blocks=9)),
     ]
+
+
+def inference_case(quick: bool) -> dict[str, Any]:
+    if quick:
+        return dict(name="cyclegan-G-32 infer (quick)", batch=4, size=32, config=dict(image_size=32, ngf=8, n_blocks=2))
+    return dict(name="cyclegan-G-256 infer", batch=16, size=256, config=dict(image_size=256, ngf=64, n_blocks=9))
+
+
+def run_inference(case: dict[str, Any], variant: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Images per second of CycleGAN's generator (G_AB) on one device in ``variant``; forward FLOPs counted."""
+    import contextlib
+
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    import ganzoo
+
+    cuda = torch.cuda.is_available() and args.device != "cpu"
+    device = "cuda" if cuda else "cpu"
+    if cuda:
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    g = ganzoo.build("cyclegan", seed=0, **case["config"]).G_AB.to(device).eval()
+    x = torch.rand(case["batch"], 3, case["size"], case["size"], device=device) * 2 - 1
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        g(x)
+    flops = counter.get_total_flops()
+    opts = VARIANTS[variant]
+    if opts.get("channels_last"):
+        g = g.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    net = torch.compile(g) if opts.get("compile") else g
+    amp = (torch.autocast(device, dtype=torch.bfloat16) if opts.get("mixed_precision") == "bf16"
+           else contextlib.nullcontext())
+    started = time.perf_counter()
+    with torch.inference_mode(), amp:
+        for _ in range(args.warmup):
+            net(x)
+        if cuda:
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        steps = 0
+        while steps < args.steps and (steps == 0 or time.perf_counter() - t0 < args.max_seconds):
+            net(x)
+            steps += 1
+        if cuda:
+            torch.cuda.synchronize()
+        elapsed = time.perf_counter() - t0
+    its = steps / elapsed
+    mem = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
+    return {"case": case["name"], "kind": "inference", "variant": variant, "batch": case["batch"],
+            "steps_timed": steps, "it_per_s": its, "images_per_s": its * case["batch"], "warmup_s": t0 - started,
+            "peak_memory_gib": mem, "gflop_per_step": flops / 1e9}
 
 
 def bf16_peak(device_name: str) -> float | None:
@@ -140,8 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None, help="cpu to force the CPU (default: the accelerator if any)")
     parser.add_argument("--peak-tflops", type=float, default=None, help="the device's dense bf16 peak, if not known")
     parser.add_argument("--quick", action="store_true", help="toy sizes, for checking the script on a CPU")
+    parser.add_argument("--no-inference", action="store_true", help="skip the generator-inference timing")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="smoke test: --quick --device cpu --steps 2 --warmup 1 --workers 0")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args(argv)
+    if args.dry_run:
+        args.quick, args.device, args.steps, args.warmup, args.workers = True, "cpu", 2, 1, 0
     if args.device == "cpu":  # before anything initialises CUDA
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
         os.environ["ACCELERATE_USE_CPU"] = "true"
@@ -186,6 +249,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{case['name']:>20} {variant:<16} {rec['it_per_s']:8.2f} it/s  "
                       f"{rec['achieved_tflops']:7.2f} TFLOP/s" + (f"  {rec['fraction_of_bf16_peak']:.1%} of peak"
                                                                   if peak else ""), flush=True)
+        if not args.no_inference:
+            icase = inference_case(args.quick)
+            for variant in variants:
+                rec = run_inference(icase, variant, args)
+                rec["achieved_tflops"] = rec["gflop_per_step"] * 1e9 * rec["it_per_s"] / 1e12
+                rec["fraction_of_bf16_peak"] = rec["achieved_tflops"] / peak if peak else None
+                records.append(rec)
+                print(f"{icase['name']:>20} {variant:<16} {rec['images_per_s']:8.1f} img/s  "
+                      f"{rec['achieved_tflops']:7.2f} TFLOP/s", flush=True)
     env = (f"{name}, torch {torch.__version__}" + (f", CUDA {torch.version.cuda}" if cuda else "") +
            f", {args.workers} loader workers")
     lines = ["# Trainer throughput", "",
@@ -201,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
               "ganzoo's Trainer end to end; model FLOPs counted by torch's FlopCounterMode (fp32, D + G step).",
               "- Regenerate: `python benchmarks/gpu_throughput.py" + (" --quick" if args.quick else "") +
               (f" --device {args.device}" if args.device else "") + "`"]
+    if not args.no_inference:
+        lines.insert(-1, "- Inference rows: G_AB forward only (inference_mode), batches per second in the it/s column, "
+                         "forward FLOPs.")
     text = "\n".join(lines) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)
     stem = "gpu_throughput" + ("_quick" if args.quick else "")

@@ -220,7 +220,8 @@ def run_translator(net: nn.Module, x: torch.Tensor, *, mode: str = "eval", seed:
     if batch_size < 1:
         raise UsageError(f"batch_size must be ≥ 1, got {batch_size}")
     per_image = mode == "paper" and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
-    with _mode(net, mode), _seeded(seed if mode == "paper" else None, x.device):
+    # no autograd graph: sampling never needs one, and recording it costs time and memory
+    with _mode(net, mode), _seeded(seed if mode == "paper" else None, x.device), torch.no_grad():
         chunks = x.split(1 if per_image else batch_size)
         return torch.cat([net(c) for c in chunks]) if chunks else x
 

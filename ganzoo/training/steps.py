@@ -1,9 +1,11 @@
 """One optimisation step of the trainer: planned once, then run every step at the cost of a bare loop.
 
 A step is the D update(s) then the G update (or the plugin's ``phase_order``), or one ``train_step`` update for
-plugins with one objective. Each update is planned once (:func:`make_plans`): which trainable parameters to
-freeze (the other networks'), which optimisers to step (bypassing accelerate's wrapper when it would only cost
-time), and which DDP wrappers must not all-reduce. :func:`run_phase` runs one update over its micro-batches
+plugins with one objective. Each update is planned once (:func:`make_plans`): which parameters it trains (the
+backward pass computes gradients for those only — ``backward(inputs=…)`` — so no other network's
+``requires_grad`` is toggled, and a generator pass made in the D update can carry its graph into the G update),
+which optimisers to step (bypassing accelerate's wrapper when it would only cost time), and which DDP wrappers
+must not all-reduce. :func:`run_phase` runs one update over its micro-batches
 (gradient accumulation) inside the step noise of ``(seed, step, phase)``; :func:`take_step` runs the phases,
 the LR schedulers and the EMA, and returns the step's losses as one vector on the device (:func:`merge`), so
 that the loop syncs with the host once per step.
@@ -27,11 +29,11 @@ __all__ = ["Plan", "make_plans", "run_phase", "merge", "take_step"]
 
 
 @dataclass
-@dataclass
 class Plan:
-    """What one optimiser update touches, worked out once: the optimisers, the trainable parameters to freeze
-    (the other networks'), and the DDP wrappers that must not all-reduce (frozen ones; every micro-batch but
-    the last for the trained ones)."""
+    """What one optimiser update touches, worked out once: the optimisers, the parameters it trains, the other
+    networks' trainable parameters (frozen only where the backward pass cannot be restricted to ``params``:
+    accelerate's own ``backward`` — fp16 scaling, DeepSpeed, XLA), and the DDP wrappers that must not all-reduce
+    (the other networks'; every micro-batch but the last for the trained ones)."""
 
     optimizers: list[Any]
     steps: list[Callable[[], Any]]
@@ -70,15 +72,20 @@ def make_plans(t: "Trainer", optimizers: dict[str, torch.optim.Optimizer]) -> di
 def run_phase(t: "Trainer", key: str, fn: Callable[..., dict[str, torch.Tensor]], micro: list[dict[str, Any]],
               phase_id: str, parts: list[tuple[tuple[str, ...], list[torch.Tensor], float]],
               weight: float = 1.0) -> None:
-    """One optimiser update: freeze what the optimiser does not own, accumulate over micro-batches, step.
+    """One optimiser update: gradients for what the optimiser owns only, accumulated over micro-batches, then a step.
 
     Appends ``(names, detached values, scale)`` to ``parts``; :func:`merge` turns a step's parts into one
     vector (the per-step bookkeeping is a few tensor ops in all, not a few per loss).
     """
     plan = t._plans[key]
-    frozen = [p for p in plan.freeze if p.requires_grad]
-    for p in frozen:
-        p.requires_grad_(False)
+    restrict = t._backward is torch.Tensor.backward
+    if restrict:  # gradients for this update's parameters only: nothing to freeze
+        frozen: list[torch.nn.Parameter] = []
+        inputs = [p for p in plan.params if p.requires_grad]
+    else:  # accelerate's backward takes no inputs=: freeze the other networks for the update
+        frozen = [p for p in plan.freeze if p.requires_grad]
+        for p in frozen:
+            p.requires_grad_(False)
     n = len(micro)
     names: tuple[str, ...] | None = None
     values: list[torch.Tensor] = []
@@ -102,7 +109,13 @@ def run_phase(t: "Trainer", key: str, fn: Callable[..., dict[str, torch.Tensor]]
                     total = total + v
                 if total.dtype != torch.float32:
                     total = total.float()
-                t._backward(total / n if n > 1 else total)
+                loss = total / n if n > 1 else total
+                if restrict and inputs:
+                    loss.backward(inputs=inputs)
+                elif restrict:
+                    loss.backward()
+                else:
+                    t._backward(loss)
             here = tuple(losses)
             vals = [v.detach() if isinstance(v, torch.Tensor) else torch.tensor(float(v)) for v in losses.values()]
             if names is None:

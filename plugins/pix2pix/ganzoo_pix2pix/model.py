@@ -186,15 +186,23 @@ class Pix2Pix(GanImpl):
     def discriminator_loss(self, model: GanModel, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """D step with G fixed: (x, y) → real, (x, G(x)) → fake, each term halved (the original's ½ on D).
 
-        The generator pass runs without touching batch-norm running statistics and records the RNG state that
-        drew its dropout mask; the G step replays it, so both updates see the same G(x) — the single forward
-        pass of the original iteration — and the running statistics advance once per step.
+        As in the original iteration, G runs once per step: when G is trainable here (the trainer's ordinary
+        path restricts the D update's backward pass to D's parameters rather than freezing G), its pass keeps
+        its graph and the G step that follows reuses it — against the updated D, as the original does. Where
+        G is frozen during the D update (accelerate's own backward: fp16, DeepSpeed), the pass runs without
+        touching batch-norm running statistics and records the RNG state that drew its dropout mask; the G
+        step then replays it, so both updates see the same G(x) and the statistics advance once per step.
         """
         x, y = batch["A"], batch["B"]
         mode = model.config.gan_mode
-        with torch.no_grad(), frozen_norm_stats(model.G):
-            batch["_g_rng"] = _rng_snapshot(x.device)
+        if torch.is_grad_enabled() and any(p.requires_grad for p in model.G.parameters()):
             fake = model.G(x)
+            batch["_fake"] = fake
+            fake = fake.detach()
+        else:
+            with torch.no_grad(), frozen_norm_stats(model.G):
+                batch["_g_rng"] = _rng_snapshot(x.device)
+                fake = model.G(x)
         pred_fake = model.D(torch.cat([x, fake], 1))
         pred_real = model.D(torch.cat([x, y], 1))
         return {
@@ -205,10 +213,12 @@ class Pix2Pix(GanImpl):
         }
 
     def generator_loss(self, model: GanModel, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """G step with D fixed: fool D on (x, G(x)) + λ·L1(G(x), y)."""
+        """G step with D fixed: fool D on (x, G(x)) + λ·L1(G(x), y) — G(x) from the D step when it kept its graph."""
         x, y = batch["A"], batch["B"]
-        with _replayed_rng(batch.pop("_g_rng", None), x.device):
-            fake = model.G(x)
+        fake = batch.pop("_fake", None)
+        if fake is None or fake.grad_fn is None:
+            with _replayed_rng(batch.pop("_g_rng", None), x.device):
+                fake = model.G(x)
         pred_fake = model.D(torch.cat([x, fake], 1))
         return {
             "g_gan": gan_loss(pred_fake, True, model.config.gan_mode, for_discriminator=False),

@@ -312,27 +312,47 @@ def test_training_objective_is_the_originals() -> None:
         "vanilla", 100.0, "batch", True, 72, True)
     assert model.D.model[0].in_channels == 6  # D sees cat(x, y)
     x, y = _x(1, 64, seed=10), _x(1, 64, seed=11)
+    bn = model.G.model.model[1].model[2]
+
+    # the trainer's path (G trainable during the D update, whose backward is restricted to D): one G pass per
+    # step, as the original's forward(); the G step reuses it, graph included
     batch = {"A": x, "B": y}
     fakes: list[torch.Tensor] = []
-    hook = model.G.register_forward_hook(lambda m, i, o: fakes.append(o.detach().clone()))
-    bn = model.G.model.model[1].model[2]
+    hook = model.G.register_forward_hook(lambda m, i, o: fakes.append(o))
     stats0 = bn.running_mean.clone()
     d = impl.discriminator_loss(model, batch)
-    assert torch.equal(bn.running_mean, stats0)  # the D step's G pass leaves the running statistics alone
+    assert not torch.equal(bn.running_mean, stats0)  # the running statistics advance once, in that pass
+    stats1 = bn.running_mean.clone()
     g = impl.generator_loss(model, batch)
-    hook.remove()
-    assert torch.equal(fakes[0], fakes[1])  # both updates see the same G(x): the dropout mask is replayed
-    assert not torch.equal(bn.running_mean, stats0)  # … and the statistics advance once, in the G step
+    assert len(fakes) == 1 and torch.equal(bn.running_mean, stats1)  # no second pass
+    g["g_l1"].backward(inputs=list(model.G.parameters()))
+    assert all(p.grad is not None for p in model.G.parameters())  # the graph was carried into the G step
     with torch.no_grad():
         pred_fake = model.D(torch.cat([x, fakes[0]], 1))
         assert torch.allclose(d["d_fake"], 0.5 * F.binary_cross_entropy_with_logits(pred_fake, torch.zeros_like(pred_fake)))
-        assert torch.allclose(g["g_l1"], 100 * F.l1_loss(fakes[1], y))
+        assert torch.allclose(g["g_l1"], 100 * F.l1_loss(fakes[0], y))
         assert torch.allclose(g["g_gan"], F.binary_cross_entropy_with_logits(pred_fake, torch.ones_like(pred_fake)),
                               atol=1e-6)
+
+    # G frozen during the D update (accelerate's own backward): the D step's pass leaves the statistics alone and
+    # its dropout mask is replayed in the G step's pass
+    fakes.clear()
+    batch = {"A": x, "B": y}
+    for p in model.G.parameters():
+        p.requires_grad_(False)
+    stats0 = bn.running_mean.clone()
+    impl.discriminator_loss(model, batch)
+    assert torch.equal(bn.running_mean, stats0)
+    for p in model.G.parameters():
+        p.requires_grad_(True)
+    impl.generator_loss(model, batch)
+    hook.remove()
+    assert len(fakes) == 2 and torch.equal(fakes[0], fakes[1].detach())  # the same G(x): the mask is replayed
+    assert not torch.equal(bn.running_mean, stats0)  # … and the statistics advance once, in the G step
     # a later step draws a new mask
     impl.discriminator_loss(model, batch)
     again = model.G(x).detach()
-    assert not torch.equal(again, fakes[0])
+    assert not torch.equal(again, fakes[0].detach())
 
 
 def test_conformance() -> None:
