@@ -1,8 +1,9 @@
 """Shared building blocks: initialisation, adversarial losses, the fully connected GANs' maxout layers and
 helpers, and the pix2pix/CycleGAN family's networks
 (PatchGAN discriminators, ResNet and U-Net generators, norm layers with the original's bias rule, the image
-pool), and the shared-latent core of CoGAN/UNIT/XGAN (coupled encoders/decoders with tied layers, latent losses). The networks keep the original code's parameter/buffer layout, so its checkpoints map key for key
-(see each module's docstring)."""
+pool); and the shared-latent core of CoGAN/UNIT/XGAN (coupled encoders/decoders with tied layers, latent
+losses). The pix2pix/CycleGAN networks keep the original code's parameter/buffer layout, so its checkpoints map
+key for key (see each module's docstring)."""
 
 from .init import init_weights
 from .latent_losses import (
@@ -29,7 +30,8 @@ from .shared_latent import DOMAINS, CodeDiscriminator, Coupled, CoupledDecoder, 
 from .unet import UnetGenerator, UnetSkipBlock, infer_unet_config
 
 __all__ = [
-    "init_weights", "Maxout", "uniform_init", "pixel_marginal_logits", "unwrap", "GanMode", "gan_loss", "gradient_penalty", "minimax_generator_loss",
+    "init_weights", "Maxout", "uniform_init", "pixel_marginal_logits", "unwrap", "GanMode", "gan_loss",
+    "gradient_penalty", "minimax_generator_loss",
     "NORM_KINDS", "NormKind", "norm_layer", "conv_bias", "clean_norm_state", "check_layout",
     "frozen_norm_stats",
     "NLayerDiscriminator", "PixelDiscriminator", "patchgan_receptive_field", "patchgan_min_side",

@@ -124,7 +124,8 @@ class Coupled(nn.Module):
         (torch.Size([2, 4]), 20)
     """
 
-    def __init__(self, factory: Callable[[], nn.Module], domains: Sequence[str] = DOMAINS, *, tied: bool = True) -> None:
+    def __init__(self, factory: Callable[[], nn.Module], domains: Sequence[str] = DOMAINS, *,
+                 tied: bool = True) -> None:
         super().__init__()
         self.domains = tuple(domains)
         self.tied = bool(tied)

@@ -63,7 +63,8 @@ class CoGANConfig(ImageConfig):
     channels_b: int | None = field(default=None, metadata={"help": "channels of domain B images (None: as A)"})
     domain_a: str = field(default="A", metadata={"help": "a name for domain A (cards and messages)"})
     domain_b: str = field(default="B", metadata={"help": "a name for domain B (cards and messages)"})
-    domain_b_transform: Literal["none", "negative", "edges"] = field(default="none", metadata={"help": "with a plain image folder: make domain B from the other half of the images (negative or edges)"})
+    domain_b_transform: Literal["none", "negative", "edges"] = field(
+        default="none", metadata={"help": "with one image folder: domain B = the other half, negated or as edges"})
     latent_dim: int = field(default=100, metadata={"help": "size of z ~ U[-1, 1]"})
     ngf: int = field(default=64, metadata={"help": "width of G's last upsampling layer (doubles towards z)"})
     ndf: int = field(default=64, metadata={"help": "width of D's first layer (doubles with depth)"})

@@ -86,7 +86,7 @@ class XGANConfig(TranslationConfig):
     # auto-encoders
     ch: int = field(default=32, metadata={"help": "width of the first encoder layer (doubles per stride-2 layer)"})
     code_dim: int = field(default=1024, metadata={"help": "size of the shared embedding"})
-    share_layers: bool = field(default=True, metadata={"help": "tie the high-level layers (false: one copy per domain)"})
+    share_layers: bool = field(default=True, metadata={"help": "tie the high-level layers (false: a copy per domain)"})
     # discriminators
     ndf: int = field(default=16, metadata={"help": "width of the first image-discriminator layer"})
     dann_hidden: int = field(default=256, metadata={"help": "width of the code classifier's two hidden layers"})
@@ -97,10 +97,12 @@ class XGANConfig(TranslationConfig):
     lambda_gan: float = field(default=1.0, metadata={"help": "ω_gan: adversarial loss of the translations"})
     lambda_teach: float = field(default=0.0, metadata={"help": "ω_teach: teacher loss on domain A (0 = off)"})
     lambda_latent_cycle: float = field(default=0.0, metadata={"help": "ComboGAN latent cycle (not in XGAN; 0 = off)"})
-    dann_mode: Literal["reverse", "flip"] = field(default="reverse", metadata={"help": "encoders vs code classifier: gradient reversal (min-max) or flipped labels"})
-    sem_distance: Literal["l1", "l2", "cosine"] = field(default="l1", metadata={"help": "distance of the semantic consistency loss"})
+    dann_mode: Literal["reverse", "flip"] = field(
+        default="reverse", metadata={"help": "the encoders vs c_dann: gradient reversal or flipped labels"})
+    sem_distance: Literal["l1", "l2", "cosine"] = field(
+        default="l1", metadata={"help": "distance of the semantic consistency loss"})
     teacher_size: int = field(default=128, metadata={"help": "side the teacher (EfficientNet-Lite0) sees"})
-    code_momentum: float = field(default=0.01, metadata={"help": "running mean/variance of the embedding (for latent())"})
+    code_momentum: float = field(default=0.01, metadata={"help": "momentum of the embedding's running statistics"})
     # optimisation
     lr: float = field(default=1e-4, metadata={"help": "Adam learning rate"})
     beta1: float = field(default=0.5, metadata={"help": "Adam beta1"})
