@@ -25,7 +25,7 @@ from .patchgan import (
     patchgan_receptive_field,
 )
 from .pool import ImagePool
-from .resnet import ResnetBlock, ResnetGenerator, infer_resnet_config
+from .resnet import PADDING_TYPES, ResnetBlock, ResnetGenerator, infer_norm, infer_resnet_config
 from .shared_latent import DOMAINS, CodeDiscriminator, Coupled, CoupledDecoder, CoupledEncoder, ResBlock, conv_block
 from .unet import UnetGenerator, UnetSkipBlock, infer_unet_config
 
@@ -37,7 +37,7 @@ __all__ = [
     "NLayerDiscriminator", "PixelDiscriminator", "patchgan_receptive_field", "patchgan_min_side",
     "infer_patchgan_config",
     "ImagePool",
-    "ResnetBlock", "ResnetGenerator", "infer_resnet_config",
+    "PADDING_TYPES", "ResnetBlock", "ResnetGenerator", "infer_resnet_config", "infer_norm",
     "UnetSkipBlock", "UnetGenerator", "infer_unet_config",
     "DOMAINS", "conv_block", "ResBlock", "Coupled", "CoupledEncoder", "CoupledDecoder", "CodeDiscriminator",
     "kl_unit_variance", "latent_cycle_loss", "semantic_consistency_loss", "grad_reverse", "domain_adversarial_loss",
