@@ -352,7 +352,10 @@ def _parse_condition(text: str | None) -> Any:
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), help="translation direction (two-way models)")
 @click.option("--domain", help="target domain of a multi-domain translator: a name, an index, or 'all' (a row each)")
 @click.option("--condition", help="class labels: '3' (all n), '0,1,2,…' (one each), or 'all' (a row per class)")
-@click.option("--interpolate", is_flag=True, help="rows of latent interpolations (slerp) instead of samples")
+@click.option("--interpolate", is_flag=True, help="rows of latent interpolations (slerp) instead of samples; with "
+              "--input A.png --input-b B.png: the path between an A and a B image in a shared latent space (lerp)")
+@click.option("--input-b", "input_b", type=click.Path(path_type=Path),
+              help="domain B image for --interpolate --input A.png (shared-latent translators: unit, xgan)")
 @click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True, help="images per interpolation row")
 @click.option("--lerp", is_flag=True, help="linear instead of spherical interpolation")
 @click.option("--truncation", type=click.FloatRange(min=0, min_open=True), help="truncate the latent to |z| ≤ PSI")
@@ -360,9 +363,9 @@ def _parse_condition(text: str | None) -> Any:
 @click.option("--nrow", type=click.IntRange(min=1), help="images per grid row")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda when available)")
-def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path | None, direction: str | None,
-           domain: str | None, condition: str | None, interpolate: bool, steps: int, lerp: bool, truncation: float | None, drs: bool,
-           nrow: int | None, batch_size: int, device: str | None) -> None:
+def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path | None, input_b: Path | None,
+           direction: str | None, domain: str | None, condition: str | None, interpolate: bool, steps: int, lerp: bool,
+           truncation: float | None, drs: bool, nrow: int | None, batch_size: int, device: str | None) -> None:
     """Sample a model into a grid (or translate --input) and write the result.
 
     NAME is a pretrained model id (dcgan-digits), hf-hub:org/repo[@rev], or a model folder.
@@ -374,6 +377,9 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
     ganzoo sample dcgan-digits --drs -n 64 -o drs.png     discriminator rejection sampling
     ganzoo sample cgan-digits --drs --condition 7 -o 7.png  … judged by D(x | 7)
     ganzoo sample cyclegan-horse2zebra --input photo.jpg -o zebra.png
+    ganzoo sample unit-noto2twemoji --interpolate --input a.png --input-b b.png -o path.png
+                                                          A image → B image through the shared latent, decoded
+                                                          into both domains (--domain A|B: one row)
     """
     from ..errors import UsageError
 
@@ -386,6 +392,12 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
                  if on]
         if clash:
             raise UsageError(f"--drs draws its own samples and cannot be combined with {', '.join(clash)}: drop one")
+    shared_path = interpolate and input_path is not None
+    if input_b is not None and not shared_path:
+        raise UsageError("--input-b is the B image of a cross-domain interpolation: use it with --interpolate "
+                         "--input A_IMAGE")
+    if shared_path and direction:
+        raise UsageError("--interpolate --input decodes the path into both domains (or --domain A|B): drop --direction")
     import torch
 
     import ganzoo
@@ -403,6 +415,14 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
     task = model.task
     if output is None:
         output = Path("samples" + task.output_suffixes[0])
+    if shared_path:
+        from ..explore_shared import write_interpolation
+
+        into = ("A", "B") if domain is None else (domain,)
+        written = write_interpolation(model, input_path, input_b, output, steps=steps, into=into)
+        click.echo(f"Wrote {written} (the path from {input_path.name} to {input_b.name} in {name}'s shared latent "
+                   f"space, {steps} steps, decoded into {' and '.join(into)})")
+        return
     if input_path is not None:
         written = task.sample_inputs(model, input_path, output, batch_size=batch_size, seed=seed, **options)
         click.echo(f"Wrote {written}")

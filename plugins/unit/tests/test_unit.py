@@ -157,3 +157,33 @@ def test_models_without_a_shared_space_are_refused() -> None:
     assert m.impl.supports("latent") and not supports_shared_latent(m)
     with pytest.raises(UsageError, match="does not encode images into a shared latent space"):
         interpolate_domains(m, torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8))
+
+
+def test_cli_interpolates_across_domains(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from ganzoo.cli import cli
+    from ganzoo.data.images import save_image
+
+    folder = _model().save_pretrained(tmp_path / "unit-tiny")
+    pa = save_image(torch.zeros(3, 16, 16), tmp_path / "a.png")
+    pb = save_image(torch.ones(3, 16, 16), tmp_path / "b.png")
+    runner = CliRunner()
+    out = tmp_path / "path.png"
+    result = runner.invoke(cli, ["sample", str(folder), "--interpolate", "--input", str(pa), "--input-b", str(pb),
+                                 "--steps", "4", "-o", str(out), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "shared latent space, 4 steps, decoded into A and B" in result.output
+    assert Image.open(out).size == (6 * 16 + 7 * 2, 2 * 16 + 3 * 2)
+    one = runner.invoke(cli, ["sample", str(folder), "--interpolate", "--input", str(pa), "--input-b", str(pb),
+                              "--domain", "B", "-o", str(tmp_path / "b_row.png"), "--device", "cpu"])
+    assert one.exit_code == 0, one.output
+    assert Image.open(tmp_path / "b_row.png").size == (10 * 16 + 11 * 2, 16 + 2 * 2)
+    for args, message in ((["--input-b", str(pb)], "--input-b is the B image of a cross-domain interpolation"),
+                          (["--interpolate", "--input", str(pa)], "needs two images"),
+                          (["--interpolate", "--input", str(pa), "--input-b", str(pb), "--direction", "BtoA"],
+                           "drop --direction")):
+        bad = runner.invoke(cli, ["sample", str(folder), *args, "-o", str(tmp_path / "x.png"), "--device", "cpu"])
+        assert bad.exit_code != 0 and message in bad.output and "Traceback" not in bad.output, bad.output
+        assert len(bad.output.strip().splitlines()) == 1, bad.output
