@@ -377,9 +377,9 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
     ganzoo sample dcgan-digits --drs -n 64 -o drs.png     discriminator rejection sampling
     ganzoo sample cgan-digits --drs --condition 7 -o 7.png  … judged by D(x | 7)
     ganzoo sample cyclegan-horse2zebra --input photo.jpg -o zebra.png
-    ganzoo sample unit-noto2twemoji --interpolate --input a.png --input-b b.png -o path.png
-                                                          A image → B image through the shared latent, decoded
-                                                          into both domains (--domain A|B: one row)
+    ganzoo sample runs/unit --interpolate --input a.png --input-b b.png -o path.png
+                                                          a unit/xgan model: A image → B image through the shared
+                                                          latent, decoded into both domains (--domain A|B: one row)
     """
     from ..errors import UsageError
 
