@@ -143,6 +143,12 @@ class GanImpl:
         """Images for codes ``z`` (and conditions); with ``latent``."""
         raise UsageError(f"{model.plugin.name} does not expose a latent space")
 
+    def encode_latent(self, model: GanModel, images: torch.Tensor, **options: Any) -> torch.Tensor:
+        """Codes of ``images`` in the latent space :meth:`generate` decodes (shared-latent translators: the space
+        both domains share; ``options`` name the images' domain, ``domain="A"``). With ``latent`` + ``generate``,
+        it lets the core interpolate between real images, across domains (:mod:`ganzoo.explore_shared`)."""
+        raise UsageError(f"{model.plugin.name} does not encode images into its latent space")
+
     def discriminate(self, model: GanModel, images: torch.Tensor, *, condition: Any = None) -> torch.Tensor:
         """The discriminator's logits for ``images`` (discriminator rejection sampling)."""
         raise UsageError(f"{model.plugin.name} exposes no discriminator scores (discriminate)")
@@ -255,8 +261,8 @@ class GanImpl:
 #: Methods a plugin may override (``build`` and ``sample`` among them).
 HOOKS: frozenset[str] = frozenset({
     "build", "sample", "discriminator_loss", "generator_loss", "train_step", "configure_optimizers", "make_dataset",
-    "example_batch", "preview", "state_dict", "load_state_dict", "latent", "generate", "discriminate", "reconstruct",
-    "convert", "size_rule", "input_channels", "translate", "inference_components",
+    "example_batch", "preview", "state_dict", "load_state_dict", "latent", "generate", "encode_latent", "discriminate",
+    "reconstruct", "convert", "size_rule", "input_channels", "translate", "inference_components",
 })
 #: Class attributes a plugin may set.
 ATTRIBUTES: frozenset[str] = frozenset({"phase_order", "train_defaults", "latent_distribution", "size_multiple"})
@@ -266,6 +272,7 @@ HELPERS: frozenset[str] = frozenset({"new_model", "noise", "randint", "supports"
 #: Capabilities :meth:`GanImpl.supports` answers, and the hooks each needs.
 CAPABILITIES: Mapping[str, tuple[str, ...]] = {
     "latent": ("latent", "generate"),
+    "encode_latent": ("encode_latent",),
     "adversarial": ("discriminator_loss", "generator_loss"),
     "train_step": ("train_step",),
     "discriminate": ("discriminate",),

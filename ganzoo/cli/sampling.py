@@ -70,7 +70,10 @@ def _label_tasks() -> str:
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), help="translation direction (two-way models)")
 @click.option("--domain", help="target domain of a multi-domain translator: a name, an index, or 'all' (a row each)")
 @click.option("--condition", help="class labels: '3' (all n), '0,1,2,…' (one each), or 'all' (a row per class)")
-@click.option("--interpolate", is_flag=True, help="rows of latent interpolations (slerp) instead of samples")
+@click.option("--interpolate", is_flag=True, help="rows of latent interpolations (slerp) instead of samples; with "
+              "--input A.png --input-b B.png: the path between an A and a B image in a shared latent space (lerp)")
+@click.option("--input-b", "input_b", type=click.Path(path_type=Path),
+              help="domain B image for --interpolate --input A.png (shared-latent translators: unit, xgan)")
 @click.option("--steps", type=click.IntRange(min=2), default=8, show_default=True, help="images per interpolation row")
 @click.option("--lerp", is_flag=True, help="linear instead of spherical interpolation")
 @click.option("--truncation", type=click.FloatRange(min=0, min_open=True), help="truncate the latent to |z| ≤ PSI")
@@ -82,7 +85,8 @@ def _label_tasks() -> str:
               help="translators: downscale --input images whose longer side exceeds this many pixels (too large "
                    "inputs are tiled when the model allows it, else refused)")
 @click.option("--device", default=None, show_default="cuda when available, else cpu", help="cpu, cuda, cuda:1 …")
-def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path | None, direction: str | None,
+def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path | None, input_b: Path | None,
+           direction: str | None,
            domain: str | None, condition: str | None, interpolate: bool, steps: int, lerp: bool,
            truncation: float | None, drs: bool, nrow: int | None, batch_size: int, max_side: int | None,
            device: str | None) -> None:
@@ -101,6 +105,8 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
       ganzoo sample pix2pix-openmoji-line2color --input line.png -o colour.png
       ganzoo sample cyclegan-noto2twemoji --input emoji/ -o out/    a folder of images → a folder
       ganzoo sample cyclegan-noto2twemoji --direction BtoA --input e.png -o out/noto.png
+      ganzoo sample runs/unit --interpolate --input a.png --input-b b.png -o path.png
+                             a unit/xgan model: an A image → a B image through the shared latent
     """
     from ..errors import UsageError
 
@@ -112,6 +118,12 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
             raise UsageError(f"--drs draws its own samples and cannot be combined with {', '.join(clash)}: drop one")
     if input_path is not None and not input_path.exists():
         raise UsageError(f"No such input: {input_path}")
+    shared_path = interpolate and input_path is not None
+    if input_b is not None and not shared_path:
+        raise UsageError("--input-b is the B image of a cross-domain interpolation: use it with --interpolate "
+                         "--input A_IMAGE")
+    if shared_path and direction:
+        raise UsageError("--interpolate --input decodes the path into both domains (or --domain A|B): drop --direction")
     import torch
 
     import ganzoo
@@ -129,6 +141,14 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
     task = model.task
     if output is None:
         output = Path("samples" + task.output_suffixes[0])
+    if shared_path:
+        from ..explore_shared import write_interpolation
+
+        into = ("A", "B") if domain is None else (domain,)
+        written = write_interpolation(model, input_path, input_b, output, steps=steps, into=into)
+        click.echo(f"Wrote {written} (the path from {input_path.name} to {input_b.name} in {name}'s shared latent "
+                   f"space, {steps} steps, decoded into {' and '.join(into)})")
+        return
     if input_path is not None:
         if not _reads_inputs(task):
             raise UsageError(f"{name} is {task.name}: it draws samples from noise and reads no --input. To run a "

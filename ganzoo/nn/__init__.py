@@ -1,10 +1,19 @@
 """Shared building blocks: initialisation, adversarial losses, the fully connected GANs' maxout layers and
 helpers, and the pix2pix/CycleGAN family's networks
 (PatchGAN discriminators, ResNet and U-Net generators, norm layers with the original's bias rule, the image
-pool). The networks keep the original code's parameter/buffer layout, so its checkpoints map key for key
-(see each module's docstring)."""
+pool); and the shared-latent core of CoGAN/UNIT/XGAN (coupled encoders/decoders with tied layers, latent
+losses). The pix2pix/CycleGAN networks keep the original code's parameter/buffer layout, so its checkpoints map
+key for key (see each module's docstring)."""
 
 from .init import init_weights
+from .latent_losses import (
+    check_codes,
+    domain_adversarial_loss,
+    grad_reverse,
+    kl_unit_variance,
+    latent_cycle_loss,
+    semantic_consistency_loss,
+)
 from .losses import GanMode, gan_loss, gradient_penalty, minimax_generator_loss
 from .mlp import Maxout, pixel_marginal_logits, uniform_init, unwrap
 from .norm import NORM_KINDS, NormKind, check_layout, clean_norm_state, conv_bias, frozen_norm_stats, norm_layer
@@ -17,10 +26,12 @@ from .patchgan import (
 )
 from .pool import ImagePool
 from .resnet import PADDING_TYPES, ResnetBlock, ResnetGenerator, infer_norm, infer_resnet_config
+from .shared_latent import DOMAINS, CodeDiscriminator, Coupled, CoupledDecoder, CoupledEncoder, ResBlock, conv_block
 from .unet import UnetGenerator, UnetSkipBlock, infer_unet_config
 
 __all__ = [
-    "init_weights", "Maxout", "uniform_init", "pixel_marginal_logits", "unwrap", "GanMode", "gan_loss", "gradient_penalty", "minimax_generator_loss",
+    "init_weights", "Maxout", "uniform_init", "pixel_marginal_logits", "unwrap", "GanMode", "gan_loss",
+    "gradient_penalty", "minimax_generator_loss",
     "NORM_KINDS", "NormKind", "norm_layer", "conv_bias", "clean_norm_state", "check_layout",
     "frozen_norm_stats",
     "NLayerDiscriminator", "PixelDiscriminator", "patchgan_receptive_field", "patchgan_min_side",
@@ -28,4 +39,7 @@ __all__ = [
     "ImagePool",
     "PADDING_TYPES", "ResnetBlock", "ResnetGenerator", "infer_resnet_config", "infer_norm",
     "UnetSkipBlock", "UnetGenerator", "infer_unet_config",
+    "DOMAINS", "conv_block", "ResBlock", "Coupled", "CoupledEncoder", "CoupledDecoder", "CodeDiscriminator",
+    "kl_unit_variance", "latent_cycle_loss", "semantic_consistency_loss", "grad_reverse", "domain_adversarial_loss",
+    "check_codes",
 ]
