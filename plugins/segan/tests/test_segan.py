@@ -171,6 +171,8 @@ def test_sample_accepts_numpy_and_checks_options() -> None:
     ({"kernel_size": 30}, "positive odd integer"),
     ({"g_channels": []}, "non-empty list"),
     ({"preemph": 1.0}, "preemph must be in"),
+    ({"l1_warmup": -1}, "l1_warmup must be a number of steps ≥ 0"),
+    ({"l1_warmup": 2.5}, "l1_warmup must be an integer"),
 ])
 def test_config_errors(overrides: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
@@ -191,6 +193,60 @@ def test_trains_on_a_clean_noisy_folder(tmp_path: Path) -> None:
                  sample_every=0, checkpoint_every=0)
     loaded = ganzoo.load(str(tmp_path / "run"))
     assert loaded.sample(condition=torch.zeros(1, 500) + 0.01).shape == (1, 500)
+
+
+def _speech_folder(root: Path, n: int = 3, length: int = 700) -> Path:
+    from ganzoo.data.audio import write_audio
+
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        clean = (0.3 * np.sin(np.arange(length) * 0.07 * (i + 1))).astype(np.float32)
+        write_audio(root / "train" / "clean" / f"{i}.wav", clean, 16000)
+        write_audio(root / "train" / "noisy" / f"{i}.wav", clean + 0.05 * rng.standard_normal(length), 16000)
+    return root
+
+
+def test_l1_warmup_holds_d_then_starts_the_game_and_survives_a_resume(tmp_path: Path) -> None:
+    """l1_warmup=3: steps 1–3 train G on λ·L1 alone with D untouched; step 4 on is the paper's objective. The
+    warm-up's clock is checkpointed, so a run stopped at step 2 and resumed ends exactly where a straight one does."""
+    import json
+
+    from ganzoo.training.checkpoint import latest_checkpoint, load_checkpoint
+
+    data = _speech_folder(tmp_path / "data")
+    opts = {"max_steps": 5, "batch_size": 4, "progress": False, "sample_every": 0, "log_every": 1}
+    model = ganzoo.build("segan", **TINY, l1_warmup=3, seed=0)
+    d0 = {k: v.clone() for k, v in model.D.state_dict().items()}
+    g0 = {k: v.clone() for k, v in model.G.state_dict().items()}
+
+    def stop_at(step: int):
+        def cb(trainer) -> None:
+            if trainer.step == step:
+                trainer.request_stop()
+        return {"on_step_end": [cb]}
+
+    ganzoo.train(model, data, out=tmp_path / "held", callbacks=stop_at(3), **opts)
+    assert all(torch.equal(v, d0[k]) for k, v in model.D.state_dict().items())  # D held through the warm-up
+    assert not all(torch.equal(v, g0[k]) for k, v in model.G.state_dict().items())
+
+    ganzoo.train(ganzoo.build("segan", **TINY, l1_warmup=3, seed=0), data, out=tmp_path / "straight", **opts)
+    rows = [json.loads(line) for line in (tmp_path / "straight" / "logs" / "metrics.jsonl").read_text().splitlines()]
+    assert [("g_adv" in r, "d_real" in r) for r in rows] == [(False, False)] * 3 + [(True, True)] * 2
+    assert all("g_l1" in r for r in rows)
+
+    ganzoo.train(ganzoo.build("segan", **TINY, l1_warmup=3, seed=0), data, out=tmp_path / "resumed",
+                 callbacks=stop_at(2), **opts)
+    ganzoo.train("segan", data, out=tmp_path / "resumed", resume=True)
+    a, _ = load_checkpoint(latest_checkpoint(tmp_path / "straight" / "checkpoints"))
+    b, state = load_checkpoint(latest_checkpoint(tmp_path / "resumed" / "checkpoints"))
+    assert state["step"] == 5 and all(torch.equal(a[c][k], b[c][k]) for c in a for k in a[c])
+
+
+def test_no_warmup_is_the_paper() -> None:
+    model = ganzoo.build("segan", **TINY, seed=0)
+    batch = {"clean": torch.rand(2, 256) - 0.5, "noisy": torch.rand(2, 256) - 0.5}
+    assert "d_real" in model.impl.discriminator_loss(model, batch)
+    assert set(model.impl.generator_loss(model, batch)) == {"g_adv", "g_l1"}
 
 
 def test_eval_benchmark_bundles_a_run_and_writes_its_card(tmp_path: Path) -> None:
