@@ -12,9 +12,9 @@ Code names → paper names:
 Objective (least squares, eqs. 2–3; the authors' code without the ½ factors):
 ``L_D = E[(D(x, x̃) − 1)²] + E[D(G(z, x̃), x̃)²]`` and ``L_G = E[(D(G(z, x̃), x̃) − 1)²] + λ·mean|G(z, x̃) − x|``,
 λ = ``l1_weight`` = 100. RMSprop, lr 2e-4 for both. ``l1_warmup`` (a departure, 0 = the paper) trains G on the
-L1 term alone for its first steps, D held, before the adversarial game starts. Every waveform (clean and noisy, in training and at test)
-goes through the pre-emphasis filter ``y[n] = x[n] − 0.95·x[n−1]``; outputs are de-emphasised. Training
-windows: 16,384 samples (≈ 1 s at 16 kHz) every 8,192 (50 % overlap).
+L1 term alone for its first steps, D held, before the adversarial game starts. Every waveform (clean and
+noisy, in training and at test) goes through the pre-emphasis filter ``y[n] = x[n] − 0.95·x[n−1]``; outputs are
+de-emphasised. Training windows: 16,384 samples (≈ 1 s at 16 kHz) every 8,192 (50 % overlap).
 
 Inference over a file of any length (a departure in the authors' favour: their ``clean()`` concatenates
 non-overlapping windows, which leaves seams): the pre-emphasised signal is cut into windows with 50 % overlap
