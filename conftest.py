@@ -38,6 +38,9 @@ os.environ.update({
     "TQDM_DISABLE": "1",
     # tiny test networks: one thread is faster than two contending ones (also in the subprocesses tests start)
     "OMP_NUM_THREADS": "1",
+    # weights sources (ganzoo.sources): every authors' URL is rewritten to a closed local port, so a test that
+    # forgets its local server fails at once instead of reaching the internet (tests set their own mirrors)
+    "GANZOO_SOURCE_MIRRORS": "http://=http://127.0.0.1:9/http/;https://=http://127.0.0.1:9/https/",
 })
 os.environ.pop("HF_HUB_OFFLINE", None)
 os.environ.pop("GANZOO_DEBUG", None)

@@ -1,9 +1,11 @@
 """The user-facing verbs: ``load``, ``build``, ``train``, ``push_to_hub``, ``pull``.
 
 ``load`` and ``pull`` dispatch on what a name refers to (:func:`ganzoo.names.resolve`): a bundled registry model
-loads from the installed package, a published one from the Hub at the revision its card pins, an ``hf-hub:`` name
-from its repo, a local folder from disk. Each load plans once (:func:`ganzoo.loading.plan_load`): a Hub load plans
-after fetching ``config.json`` and before fetching any weights, and the same plan builds the model.
+loads from the installed package, a published one from the Hub at the revision its card pins — or, when the card
+pins none or the Hub does not have it, from the source its card names (the original authors' file, converted on
+first use and cached: :mod:`ganzoo.sources`) — an ``hf-hub:`` name from its repo, a local folder from disk. Each
+load plans once (:func:`ganzoo.loading.plan_load`): a Hub load plans after fetching ``config.json`` and before
+fetching any weights, and the same plan builds the model.
 
 Torch and huggingface_hub are imported inside the functions, so ``import ganzoo`` stays light.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -25,6 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .registry import ModelEntry
 
 __all__ = ["load", "build", "train", "push_to_hub", "pull", "pull_one"]
+
+logger = logging.getLogger(__name__)
 
 
 def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool = True,
@@ -91,12 +96,26 @@ def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool 
                 model = load_model_folder(folder, components=components, ema=ema, card=card, options=options,
                                           pins=dict(entry.card.sha256), where=f"{entry.id} (bundled)")
             else:
-                repo_id, revision = _published(entry)
-                snapshot, plan = fetch_model(repo_id, revision, components=components, ema=ema, with_card=False,
-                                             options=options)
-                assert plan is not None
-                plan.where = f"{entry.id} (hf-hub:{repo_id}@{revision[:12]})"
-                model = load_model_folder(snapshot, card=card, pins=dict(entry.card.sha256), plan=plan)
+                src, use_hub = _weights_route(entry)
+                model = None
+                if use_hub:
+                    repo_id, revision = _published(entry)
+                    try:
+                        snapshot, plan = fetch_model(repo_id, revision, components=components, ema=ema,
+                                                     with_card=False, options=options)
+                        assert plan is not None
+                        plan.where = f"{entry.id} (hf-hub:{repo_id}@{revision[:12]})"
+                        model = load_model_folder(snapshot, card=card, pins=dict(entry.card.sha256), plan=plan)
+                    except _hub_misses() as err:
+                        if src is None:
+                            raise
+                        _fall_back(entry, src, err)
+                if model is None:
+                    assert src is not None
+                    from .sources import fetch_converted
+
+                    model = load_model_folder(fetch_converted(src), components=components, ema=ema, card=card,
+                                              options=options, where=f"{entry.id} (converted from {src.url})")
     model.name = name
     if device is not None:
         model.to(device)
@@ -107,14 +126,45 @@ def _registry_folder(entry: "ModelEntry") -> contextlib.AbstractContextManager[P
     return importlib.resources.as_file(entry.folder)
 
 
+def _hub_misses() -> tuple[type[Exception], ...]:
+    """Hub failures after which a card's source is used instead: no repo, no revision, offline, unreachable."""
+    from .errors import HubUnreachableError, RepoNotFoundError, RevisionNotFoundError, WeightsUnavailableError
+
+    return (RepoNotFoundError, RevisionNotFoundError, HubUnreachableError, WeightsUnavailableError)
+
+
+def _weights_route(entry: "ModelEntry") -> tuple[Any, bool]:
+    """``(source or None, try the Hub first)`` for a published registry model.
+
+    The Hub is the primary place when the card pins a revision; a cached conversion of the card's source is used
+    instead only when the Hub's files are not cached (so a model fetched from its source once loads with no
+    request, even for a card that pins a Hub revision the Hub did not have).
+    """
+    from .hubio import cached_snapshot
+    from .sources import cached_folder, source_of
+
+    src = source_of(entry)
+    info = entry.card
+    if not (info.repo_id and info.revision):
+        return src, src is None  # no source either: the Hub path says "not published yet"
+    if src is not None and cached_snapshot(info.repo_id, info.revision) is None and cached_folder(src) is not None:
+        return src, False
+    return src, True
+
+
+def _fall_back(entry: "ModelEntry", src: Any, err: Exception) -> None:
+    logger.warning("%s: the Hub has no usable %s@%s (%s); using the source its card names (%s)", entry.id,
+                   entry.card.repo_id, (entry.card.revision or "")[:12], err, src.url)
+
+
 def _published(entry: "ModelEntry") -> tuple[str, str]:
     from .errors import WeightsUnavailableError
 
     info = entry.card
     if info.repo_id is None or info.revision is None:
         raise WeightsUnavailableError(
-            f"The weights of {entry.id} are not published yet (its card pins no Hub repo/revision); "
-            f"see `ganzoo info {entry.id}` for how to convert the original checkpoint")
+            f"The weights of {entry.id} are not published yet (its card pins no Hub repo/revision and names no "
+            f"source); see `ganzoo info {entry.id}` for how to convert the original checkpoint")
     return info.repo_id, info.revision
 
 
@@ -239,5 +289,17 @@ def pull_one(name: str, *, components: Iterable[str] | str | None = None) -> Pat
     if entry.bundled:
         with _registry_folder(entry) as folder:
             return Path(folder)
-    repo_id, revision = _published(entry)
-    return download_model(repo_id, revision, components=components or "all", with_card=False)
+    src, use_hub = _weights_route(entry)
+    if use_hub or src is None:
+        repo_id, revision = _published(entry)
+        try:
+            return download_model(repo_id, revision, components=components or "all", with_card=False)
+        except _hub_misses() as err:
+            if src is None:
+                raise
+            _fall_back(entry, src, err)
+    from .sources import fetch_converted
+
+    folder = fetch_converted(src)
+    verify_folder(folder, where=f"{entry.id} (converted from {src.url})")
+    return folder

@@ -138,9 +138,17 @@ def test_an_image_that_fails_to_decode_is_skipped_deterministically(tmp_path: Pa
                                   "speech-enhancement", "video-prediction"])
 def test_every_format_skips_a_file_that_breaks_after_the_scan(tmp_path: Path, task: str) -> None:
     cfg, shapes = FORMATS[task]
-    ds = dataset_for_task(task, cfg, write_dataset(task, tmp_path / "data", cfg, n=6))
+    root = write_dataset(task, tmp_path / "data", cfg, n=6)
+    if task == "speech-enhancement":
+        # the speech windows are read into memory when the dataset is built: a broken pair is skipped then
+        (root / "train" / "clean" / "0001.wav").write_bytes(b"broken")
+        ds = dataset_for_task(task, cfg, root)
+        assert ds.skipped["unreadable audio files"] == 1 and "0001.wav" not in ds.names
+        assert {k: tuple(v.shape) for k, v in ds[1].items()} == shapes
+        return
+    ds = dataset_for_task(task, cfg, root)
     broken = {"class-conditional": lambda: ds.files[1], "paired-translation": lambda: ds.files[1],
-              "unpaired-translation": lambda: ds.files_a[1], "speech-enhancement": lambda: ds.pairs[1][0],
+              "unpaired-translation": lambda: ds.files_a[1],
               "video-prediction": lambda: ds.windows[1][0]}[task]()
     broken.write_bytes(b"broken")
     item = ds[1]

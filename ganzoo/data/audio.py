@@ -246,8 +246,7 @@ def de_emphasis(y: Any, coeff: float) -> Any:
     return out.astype(np.asarray(y).dtype if np.asarray(y).dtype.kind == "f" else np.float32)
 
 
-def _load_mono(path: Path, sample_rate: int) -> np.ndarray:
-    audio = read_audio(path)
+def _mono_at(audio: Any, path: Path, sample_rate: int) -> np.ndarray:
     if audio.sample_rate != sample_rate:
         raise DataError(f"{path} is at {audio.sample_rate} Hz but the model trains at {sample_rate} Hz; resample "
                         f"the data set first (scripts/fetch_speech.py writes {sample_rate} Hz)")
@@ -291,13 +290,19 @@ class SpeechPairWindows(GanDataset):
             raise DataError(f"{noisy} lacks the noisy versions of {missing[:3]}{' …' if len(missing) > 3 else ''}")
         self.segment, self.hop = int(segment), int(hop or segment // 2)
         self.sample_rate = int(sample_rate)
-        self.names = names
         self.skipped: dict[str, int] = {}
         self._clean: list[np.ndarray] = []
         self._noisy: list[np.ndarray] = []
         self.windows: list[tuple[int, int]] = []  # (file index, start sample)
-        for i, name in enumerate(names):
-            c, n = _load_mono(clean / name, self.sample_rate), _load_mono(noisy / name, self.sample_rate)
+        unreadable: list[str] = []
+        for name in names:
+            try:  # an unreadable pair is skipped and counted, as every dataset format does; a wrong rate is an error
+                pair = (read_audio(clean / name), read_audio(noisy / name))
+            except DataError:
+                unreadable.append(name)
+                continue
+            i = len(self._clean)
+            c, n = (_mono_at(a, p, self.sample_rate) for a, p in zip(pair, (clean / name, noisy / name)))
             length = min(len(c), len(n))
             if abs(len(c) - len(n)) > self.hop:
                 raise DataError(f"{clean / name} and {noisy / name} differ in length by {abs(len(c) - len(n))} "
@@ -310,6 +315,13 @@ class SpeechPairWindows(GanDataset):
                 if start + self.segment >= length:
                     break
                 start += self.hop
+        self.names = [n for n in names if n not in set(unreadable)]
+        self.skipped["unreadable audio files"] = len(unreadable)
+        if unreadable:
+            logger.warning("%s: skipped %d unreadable pair(s): %s", self.root, len(unreadable),
+                           ", ".join(unreadable[:5]) + (" …" if len(unreadable) > 5 else ""))
+        if not self.windows:
+            raise DataError(f"{self.root} holds no readable clean/noisy pairs")
 
     def __len__(self) -> int:
         return len(self.windows)
