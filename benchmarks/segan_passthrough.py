@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
         loss.backward()
         opt.step()
         if step % args.eval_every == 0 or step == args.steps:
-            print(f"step {step}: 100·L1 {float(loss):.4f} ({time.time() - t0:.0f} s)", flush=True)
+            print(f"step {step}: 100·L1 {float(loss.detach()):.4f} ({time.time() - t0:.0f} s)", flush=True)
             evaluate(step)
 
 
