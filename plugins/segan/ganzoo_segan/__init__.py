@@ -22,7 +22,7 @@ plugin = Plugin(
         "(clean|enhanced, noisy) pair with virtual batch norm and LeakyReLU 0.3, a 1×1 convolution and a fully "
         "connected logit. Least-squares GAN + λ=100 L1, RMSprop 2e-4, pre-emphasis 0.95 (de-emphasis at the "
         "output), 1 s windows with 50 % overlap. Files of any length are enhanced window by window with 50 % "
-        "Hann-weighted overlap-add; `ganzoo sample segan-speech --input noisy.wav -o clean.wav` writes WAVs at the "
+        "Hann-weighted overlap-add; `ganzoo sample MODEL --input noisy.wav -o clean.wav` writes WAVs at the "
         "input's sample rate, each channel enhanced."
     ),
     license="Apache-2.0",

@@ -11,9 +11,10 @@ Code names → paper names:
 
 Objective (least squares, eqs. 2–3; the authors' code without the ½ factors):
 ``L_D = E[(D(x, x̃) − 1)²] + E[D(G(z, x̃), x̃)²]`` and ``L_G = E[(D(G(z, x̃), x̃) − 1)²] + λ·mean|G(z, x̃) − x|``,
-λ = ``l1_weight`` = 100. RMSprop, lr 2e-4 for both. Every waveform (clean and noisy, in training and at test)
-goes through the pre-emphasis filter ``y[n] = x[n] − 0.95·x[n−1]``; outputs are de-emphasised. Training
-windows: 16,384 samples (≈ 1 s at 16 kHz) every 8,192 (50 % overlap).
+λ = ``l1_weight`` = 100. RMSprop, lr 2e-4 for both. ``l1_warmup`` (a departure, 0 = the paper) trains G on the
+L1 term alone for its first steps, D held, before the adversarial game starts. Every waveform (clean and
+noisy, in training and at test) goes through the pre-emphasis filter ``y[n] = x[n] − 0.95·x[n−1]``; outputs are
+de-emphasised. Training windows: 16,384 samples (≈ 1 s at 16 kHz) every 8,192 (50 % overlap).
 
 Inference over a file of any length (a departure in the authors' favour: their ``clean()`` concatenates
 non-overlapping windows, which leaves seams): the pre-emphasised signal is cut into windows with 50 % overlap
@@ -68,6 +69,8 @@ class SEGANConfig(AudioConfig):
     init_std: float = field(default=0.02, metadata={"help": "σ of the 'normal' initialisation"})
     # objective and optimiser
     l1_weight: float = field(default=100.0, metadata={"help": "λ of the L1 term in G's loss"})
+    l1_warmup: int = field(default=0, metadata={"help": "first training steps in which G learns on λ·L1 alone "
+        "and D is held (not updated); 0: the paper, adversarial from the start"})
     preemph: float = field(default=0.95, metadata={"help": "pre-emphasis coefficient (0: off)"})
     lr: float = field(default=2e-4, metadata={"help": "RMSprop learning rate (G, and D unless lr_d is set)"})
     lr_d: float | None = field(default=None, metadata={"help": "D's RMSprop learning rate (null: lr)"})
@@ -93,6 +96,8 @@ class SEGANConfig(AudioConfig):
         for key in ("l1_weight", "lr", "lr_d"):
             if getattr(self, key) is not None and getattr(self, key) < 0:
                 raise ConfigError(f"{key} must be ≥ 0, got {getattr(self, key)}")
+        if self.l1_warmup < 0:
+            raise ConfigError(f"l1_warmup must be a number of steps ≥ 0, got {self.l1_warmup}")
         if not 0.0 < self.rms_alpha < 1.0:
             raise ConfigError(f"rms_alpha must be in (0, 1), got {self.rms_alpha}")
         if self.init_std <= 0:
@@ -105,7 +110,11 @@ class SEGAN(GanImpl):
     # the authors' train_segan.sh uses batches of 100; the paper reports an effective batch of 400 over GPUs
     train_defaults = {"batch_size": 100}
 
+    def __init__(self) -> None:
+        self.g_updates = 0  # generator_loss calls so far in this run: the L1 warm-up's clock (resumes with the run)
+
     def build(self, config: SEGANConfig) -> GanModel:
+        self.g_updates = 0
         g = SEGANGenerator(config.g_channels, config.kernel_size, config.z_channels)
         d = SEGANDiscriminator(config.d_channels, config.segment_length, config.kernel_size, config.d_norm)
         std = config.init_std if config.init == "normal" else None
@@ -120,6 +129,18 @@ class SEGAN(GanImpl):
                 "D": torch.optim.RMSprop(model.D.parameters(), lr=lr_d, alpha=cfg.rms_alpha)}
 
     # -- training --------------------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """The warm-up clock: how many G updates the run has made (checkpointed, so ``--resume`` keeps it)."""
+        return {"g_updates": self.g_updates}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.g_updates = int(state.get("g_updates", 0))
+
+    def _warming_up(self, model: GanModel) -> bool:
+        """True while the L1 warm-up lasts (``config.l1_warmup`` steps; counted in G updates, i.e. in
+        micro-batches when gradients are accumulated)."""
+        return self.g_updates < model.config.l1_warmup
 
     def _pair(self, model: GanModel, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         coeff = model.config.preemph
@@ -145,6 +166,10 @@ class SEGAN(GanImpl):
         return model.D(real), None
 
     def discriminator_loss(self, model: GanModel, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        if self._warming_up(model):
+            # D is held during the L1 warm-up: a loss with an exactly zero gradient (RMSprop moves nothing on it),
+            # at the cost of no forward pass
+            return {"d_held": sum(p.sum() for p in model.D.parameters()) * 0.0}
         clean, noisy = self._pair(model, batch)
         with torch.no_grad():
             fake = model.G(noisy, self._z(model, noisy))
@@ -156,13 +181,17 @@ class SEGAN(GanImpl):
     def generator_loss(self, model: GanModel, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         clean, noisy = self._pair(model, batch)
         fake = model.G(noisy, self._z(model, noisy))
+        warm = self._warming_up(model)
+        self.g_updates += 1
+        l1 = model.config.l1_weight * (fake - clean).abs().mean()
+        if warm:
+            return {"g_l1": l1}
         ref = None
         if model.config.d_norm == "vbn":
             with torch.no_grad():
                 _, ref = self._real_logits(model, clean, noisy)
         d_fake = self._fake_logits(model, fake, noisy, ref)
-        return {"g_adv": gan_loss(d_fake, True, "lsgan", for_discriminator=False),
-                "g_l1": model.config.l1_weight * (fake - clean).abs().mean()}
+        return {"g_adv": gan_loss(d_fake, True, "lsgan", for_discriminator=False), "g_l1": l1}
 
     # -- inference -------------------------------------------------------------------------------------------
 

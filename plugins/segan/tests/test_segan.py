@@ -97,6 +97,51 @@ def test_rmsprop_as_configured() -> None:
     assert opts["G"].defaults["lr"] == 1e-3 and opts["D"].defaults["lr"] == 5e-4 and opts["G"].defaults["alpha"] == 0.9
 
 
+def test_outermost_skip_is_sample_aligned() -> None:
+    """G's outermost path (encoder layer 1 → its skip → the last transposed convolution) is aligned to the sample:
+    a hand-set polyphase pair (layer 1 keeps the even samples in channel 0 and the odd ones in channel 1, the last
+    layer puts them back) and every other path silenced makes G the identity, up to the output tanh. A skip taken
+    from the wrong layer, a mirrored concatenation or a one-sample offset between the strided and the transposed
+    convolutions would each break this."""
+    model = ganzoo.build("segan", segment_length=1024, g_channels=[2, 4, 8], d_channels=[2, 4, 8], z_channels=4)
+    g = model.G
+    with torch.no_grad():
+        for p in g.parameters():
+            p.zero_()
+        centre = g.kernel_size // 2
+        g.enc[0].weight[0, 0, centre] = 1.0      # h0[n] = x[2n]
+        g.enc[0].weight[1, 0, centre + 1] = 1.0  # h1[n] = x[2n + 1]
+        skip = g.dec[-1].in_channels - 2         # the skip is concatenated after the decoder's own channels
+        g.dec[-1].weight[skip, 0, centre] = 1.0      # y[2n] += h0[n]
+        g.dec[-1].weight[skip + 1, 0, centre + 1] = 1.0  # y[2n + 1] += h1[n]
+    x = 0.3 * torch.randn(3, 1, 1024, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(g(x, torch.randn(3, *g.z_shape(1024))), torch.tanh(x), atol=1e-6)
+
+
+def test_l1_alone_teaches_g_to_give_its_input_back() -> None:
+    """The bug check for a model that loses to its own input: G trained on λ·L1 alone with the input as its
+    target (RMSprop 2e-4, the paper's) learns to reproduce it — its reconstruction error falls well below the
+    input's own size (what an all-zero output scores), so the L1 term reaches G and the skips carry the signal."""
+    torch.manual_seed(0)
+    model = ganzoo.build("segan", segment_length=256, g_channels=[16, 16], d_channels=[4, 8], z_channels=4,
+                         init="glorot", seed=0)
+    model.config.lr = 2e-3  # a short test: 10× the paper's rate, 150 steps
+    opt = model.impl.configure_optimizers(model)["G"]
+    gen = torch.Generator().manual_seed(1)
+    t = torch.arange(256)
+    for _ in range(150):
+        f = torch.rand(8, 1, 1, generator=gen) * 0.5 + 0.02
+        x = 0.2 * torch.sin(f * t) + 0.05 * torch.randn(8, 1, 256, generator=gen)  # voiced-like tone + noise
+        loss = model.config.l1_weight * (model.G(x) - x).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    x = 0.2 * torch.sin(0.13 * t)[None, None] + 0.05 * torch.randn(1, 1, 256, generator=gen)
+    with torch.no_grad():
+        err = float((model.G(x, torch.zeros(1, *model.G.z_shape(256))) - x).abs().mean() / x.abs().mean())
+    assert err < 0.25, err
+
+
 # -- whole-file inference ----------------------------------------------------------------------------------
 
 
@@ -171,6 +216,8 @@ def test_sample_accepts_numpy_and_checks_options() -> None:
     ({"kernel_size": 30}, "positive odd integer"),
     ({"g_channels": []}, "non-empty list"),
     ({"preemph": 1.0}, "preemph must be in"),
+    ({"l1_warmup": -1}, "l1_warmup must be a number of steps ≥ 0"),
+    ({"l1_warmup": 2.5}, "l1_warmup must be an integer"),
 ])
 def test_config_errors(overrides: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
@@ -191,6 +238,60 @@ def test_trains_on_a_clean_noisy_folder(tmp_path: Path) -> None:
                  sample_every=0, checkpoint_every=0)
     loaded = ganzoo.load(str(tmp_path / "run"))
     assert loaded.sample(condition=torch.zeros(1, 500) + 0.01).shape == (1, 500)
+
+
+def _speech_folder(root: Path, n: int = 3, length: int = 700) -> Path:
+    from ganzoo.data.audio import write_audio
+
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        clean = (0.3 * np.sin(np.arange(length) * 0.07 * (i + 1))).astype(np.float32)
+        write_audio(root / "train" / "clean" / f"{i}.wav", clean, 16000)
+        write_audio(root / "train" / "noisy" / f"{i}.wav", clean + 0.05 * rng.standard_normal(length), 16000)
+    return root
+
+
+def test_l1_warmup_holds_d_then_starts_the_game_and_survives_a_resume(tmp_path: Path) -> None:
+    """l1_warmup=3: steps 1–3 train G on λ·L1 alone with D untouched; step 4 on is the paper's objective. The
+    warm-up's clock is checkpointed, so a run stopped at step 2 and resumed ends exactly where a straight one does."""
+    import json
+
+    from ganzoo.training.checkpoint import latest_checkpoint, load_checkpoint
+
+    data = _speech_folder(tmp_path / "data")
+    opts = {"max_steps": 5, "batch_size": 4, "progress": False, "sample_every": 0, "log_every": 1}
+    model = ganzoo.build("segan", **TINY, l1_warmup=3, seed=0)
+    d0 = {k: v.clone() for k, v in model.D.state_dict().items()}
+    g0 = {k: v.clone() for k, v in model.G.state_dict().items()}
+
+    def stop_at(step: int):
+        def cb(trainer) -> None:
+            if trainer.step == step:
+                trainer.request_stop()
+        return {"on_step_end": [cb]}
+
+    ganzoo.train(model, data, out=tmp_path / "held", callbacks=stop_at(3), **opts)
+    assert all(torch.equal(v, d0[k]) for k, v in model.D.state_dict().items())  # D held through the warm-up
+    assert not all(torch.equal(v, g0[k]) for k, v in model.G.state_dict().items())
+
+    ganzoo.train(ganzoo.build("segan", **TINY, l1_warmup=3, seed=0), data, out=tmp_path / "straight", **opts)
+    rows = [json.loads(line) for line in (tmp_path / "straight" / "logs" / "metrics.jsonl").read_text().splitlines()]
+    assert [("g_adv" in r, "d_real" in r) for r in rows] == [(False, False)] * 3 + [(True, True)] * 2
+    assert all("g_l1" in r for r in rows)
+
+    ganzoo.train(ganzoo.build("segan", **TINY, l1_warmup=3, seed=0), data, out=tmp_path / "resumed",
+                 callbacks=stop_at(2), **opts)
+    ganzoo.train("segan", data, out=tmp_path / "resumed", resume=True)
+    a, _ = load_checkpoint(latest_checkpoint(tmp_path / "straight" / "checkpoints"))
+    b, state = load_checkpoint(latest_checkpoint(tmp_path / "resumed" / "checkpoints"))
+    assert state["step"] == 5 and all(torch.equal(a[c][k], b[c][k]) for c in a for k in a[c])
+
+
+def test_no_warmup_is_the_paper() -> None:
+    model = ganzoo.build("segan", **TINY, seed=0)
+    batch = {"clean": torch.rand(2, 256) - 0.5, "noisy": torch.rand(2, 256) - 0.5}
+    assert "d_real" in model.impl.discriminator_loss(model, batch)
+    assert set(model.impl.generator_loss(model, batch)) == {"g_adv", "g_l1"}
 
 
 def test_eval_benchmark_bundles_a_run_and_writes_its_card(tmp_path: Path) -> None:
@@ -216,8 +317,18 @@ def test_eval_benchmark_bundles_a_run_and_writes_its_card(tmp_path: Path) -> Non
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     card = tmp_path / "cards" / "segan-tiny"
-    mod.main([str(run), "--data", str(tmp_path / "data"), "--metrics", "si_sdr,segsnr", "--examples", "1",
-              "--out", str(tmp_path / "out"), "--bundle-into", str(card), "--train-command", "ganzoo train segan …"])
+    common = [str(run), "--data", str(tmp_path / "data"), "--metrics", "si_sdr,segsnr", "--examples", "1",
+              "--out", str(tmp_path / "out"), "--bundle-into", str(card), "--train-command", "ganzoo train segan …"]
+    # a one-step model loses to the noisy input: with the check on, nothing is bundled and an existing card stays
+    card.mkdir(parents=True)
+    (card / "README.md").write_text("the card before")
+    with pytest.raises(SystemExit, match=r"not bundled: .* does not beat its baselines \(si_sdr -?[\d.]+ ≤ noisy"):
+        mod.main(common + ["--must-beat", "si_sdr"])
+    assert [p.name for p in card.parent.iterdir()] == ["segan-tiny"] and (card / "README.md").read_text() == \
+        "the card before"
+    with pytest.raises(SystemExit):  # the default check (PESQ, STOI) needs those metrics measured
+        mod.main(common)
+    mod.main(common + ["--must-beat", ""])  # the check skipped: the folder is bundled and filled
     table = (tmp_path / "out" / "speech.md").read_text()
     assert "| noisy |" in table and "| wiener |" in table and "SI-SDR" in table
     assert len(list((tmp_path / "out" / "spectrograms").glob("*.png"))) == 1
