@@ -5,6 +5,7 @@ Regenerates the README's "Generation comparison" table:
     python benchmarks/compare_generation.py                       # every *-digits model ganzoo lists
     python benchmarks/compare_generation.py --model runs/dcgan-digits --model runs/cgan-digits
     python benchmarks/compare_generation.py --n 500 --seed 0 --out benchmarks/results
+    python benchmarks/compare_generation.py --eval-seeds 3 --readme README.md  # mean ± std over sampling seeds 0, 1, 2
     python benchmarks/compare_generation.py --readme README.md     # and rewrite the README's table and grids
     python benchmarks/compare_generation.py --seed-runs runs        # + the spread over training seeds 1, 2 …
 
@@ -19,6 +20,10 @@ architecture, training split nor seed with the shipped classifier): its mean con
 smallest share of the samples it gives one class. Every model gets the same number of samples and the same seed.
 A "real (train split)" row scores N real training images the same way: the floor a perfect generator would reach
 at this N (FID is biased upwards at small N, so compare FIDs only within this table).
+
+``--eval-seeds K`` measures every row K times, with the seeds ``--seed`` … ``--seed + K − 1`` (each seed draws
+other samples, other KID subsets and, for the real row, other IS splits), and shows each number as mean ± std
+(n − 1) over them: the spread of the evaluation itself, which a difference between two rows must exceed.
 
 ``--seed-runs DIR`` adds a second table: for every unconditional and reconstruction model of the table, the run
 folders ``DIR/<id>-seed<k>`` (trained by ``scripts/train_digit_models.sh`` with the bundled model's command and
@@ -81,16 +86,20 @@ def _metrics_for(model: Any) -> list[str]:
             if m in model.task.metrics]
 
 
-def _row(label: str, task: str, values: dict[str, float], seconds: float | None) -> list[str]:
+def _row(label: str, task: str, values: dict[str, float] | list[dict[str, float]], seconds: float | None
+         ) -> list[str]:
+    """One table row; with the values of several evaluation seeds, each cell is their mean ± std."""
+    per_seed = values if isinstance(values, list) else [values]
     cells = [label, task]
     for key, _, fmt in COLUMNS:
-        v = values.get(key)
-        if v is None:
+        vs = [v[key] for v in per_seed if v.get(key) is not None]
+        if len(vs) < len(per_seed) or not vs:
             cells.append("—")
         elif key == "coverage":
-            cells.append(f"{round(v * 10)}/10")
+            lo, hi = round(min(vs) * 10), round(max(vs) * 10)
+            cells.append(f"{lo}/10" if lo == hi else f"{lo}–{hi}/10")
         else:
-            cells.append(fmt.format(v))
+            cells.append(_mean_std(vs, fmt))
     cells.append(f"{seconds:.0f}" if seconds is not None else "—")
     return cells
 
@@ -161,9 +170,20 @@ def _update_readme(readme: Path, text: str, grids: list[tuple[str, Path]] | None
     print(f"updated {readme}")
 
 
+def _with_seed(args: argparse.Namespace, seed: int) -> argparse.Namespace:
+    """The arguments with another evaluation seed."""
+    return argparse.Namespace(**{**vars(args), "seed": seed})
+
+
+def _eval_seeds(args: argparse.Namespace) -> list[int]:
+    """The evaluation seeds: ``--seed`` … ``--seed + --eval-seeds − 1``."""
+    return list(range(args.seed, args.seed + args.eval_seeds))
+
+
 def _measure(model: Any, name: str, args: argparse.Namespace, judge: Any
              ) -> tuple[Any, dict[str, float], dict[str, Any] | None]:
-    """The comparison's numbers for one model: ``ganzoo.metrics.evaluate`` plus the judge's verdict."""
+    """The comparison's numbers for one model and ``args.seed``: ``ganzoo.metrics.evaluate`` plus the judge's
+    verdict."""
     from ganzoo.metrics import evaluate
 
     report = evaluate(model, args.data, split=args.split, metrics=_metrics_for(model), n=args.n, extractor="digits",
@@ -218,7 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="data/digits", help="the digits folder (train/ and test/ class folders)")
     parser.add_argument("--split", default="test")
     parser.add_argument("--n", type=int, default=500, help="samples per model (and real images in the baseline row)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="evaluation seed (the first one with --eval-seeds)")
+    parser.add_argument("--eval-seeds", type=int, default=1,
+                        help="measure every row with this many seeds (--seed, --seed + 1, …): mean ± std")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--device", default=None)
     parser.add_argument("--no-baseline", action="store_true", help="skip the real-vs-real row")
@@ -243,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.data).is_dir():
         print(f"error: {args.data} is missing: run `python scripts/fetch_digits.py --out {args.data}`", file=sys.stderr)
         return 1
+    if args.eval_seeds < 1:
+        print(f"error: --eval-seeds must be at least 1, got {args.eval_seeds}", file=sys.stderr)
+        return 1
     if args.seed_runs is not None and not args.seed_runs.is_dir():
         print(f"error: --seed-runs {args.seed_runs} is not a folder (scripts/train_digit_models.sh writes "
               "runs/<id>-seed<k>)", file=sys.stderr)
@@ -263,23 +288,25 @@ def main(argv: list[str] | None = None) -> int:
         grids.append(("real (test split)", save_image_grid(real_grid, args.grids / "real.png", nrow=8)))
     if not args.no_baseline:
         t0 = time.perf_counter()
-        values, real = _real_row(args, judge)
-        rows.append(_row("real (train split)", "—", values, time.perf_counter() - t0))
-        records.append({"model": "real (train split)", "metrics": [r.card_entry() for r in real],
-                        "sharpness": values["sharpness"], "judge": {k: values[k] for k in ("judge", "judge_min")
-                                                                    if k in values}})
+        measured = [(s, *_real_row(_with_seed(args, s), judge)) for s in _eval_seeds(args)]
+        rows.append(_row("real (train split)", "—", [v for _, v, _ in measured], time.perf_counter() - t0))
+        records.append({"model": "real (train split)", "per_seed": [
+            {"seed": s, "metrics": [r.card_entry() for r in real], "sharpness": v["sharpness"],
+             "judge": {k: v[k] for k in ("judge", "judge_min") if k in v}} for s, v, real in measured]})
     for name in _candidates(args.model):
         t0 = time.perf_counter()
         try:
             model = ganzoo.load(name, device=args.device)
-            report, values, verdict = _measure(model, name, args, judge)
+            measured = [(s, *_measure(model, name, _with_seed(args, s), judge)) for s in _eval_seeds(args)]
         except GanzooError as err:
             skipped.append(f"{name}: {err}")
             print(f"skipped {name}: {err}", file=sys.stderr)
             continue
-        rows.append(_row(f"`{name}`", report.task, values, time.perf_counter() - t0))
-        record = {"model": name, "plugin": report.plugin, "task": report.task, "metrics": report.card_metrics(),
-                  "timings": report.timings, "judge": verdict}
+        _, report, values, _ = measured[0]  # the first seed's: the seed-runs table and the grids use it
+        rows.append(_row(f"`{name}`", report.task, [v for _, _, v, _ in measured], time.perf_counter() - t0))
+        record = {"model": name, "plugin": report.plugin, "task": report.task, "per_seed": [
+            {"seed": s, "metrics": rep.card_metrics(), "timings": rep.timings, "judge": verdict}
+            for s, rep, _, verdict in measured]}
         protocol = report.protocol
         if args.grids is not None:
             grids.append((f"`{name}`", _write_grid(model, Path(name).name, args.grids, args.seed)))
@@ -307,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     env = (f"ganzoo {ganzoo.__version__}, torch {torch.__version__}, {platform.machine()} "
            f"{'cuda' if torch.cuda.is_available() and args.device != 'cpu' else 'cpu'}")
     command = (f"python benchmarks/compare_generation.py --n {args.n} --seed {args.seed}"
+               + (f" --eval-seeds {args.eval_seeds}" if args.eval_seeds > 1 else "")
                + "".join(f" --model {m}" for m in args.model)
                + (f" --seed-runs {args.seed_runs.as_posix()}" if args.seed_runs is not None else ""))
     lines = [
@@ -323,8 +351,12 @@ def main(argv: list[str] | None = None) -> int:
     lines += [
         f"- Reference: `{args.data}` split `{args.split}` ({protocol.get('reference_count', '?')} real images, "
         f"fingerprint `{protocol.get('reference_fingerprint', '?')}`), read at each model's resolution.",
-        f"- Samples: {args.n} per model, seed {args.seed}; class-conditional models get balanced labels "
-        "(i mod 10); generated images are quantised to 8 bits like the real ones.",
+        (f"- Samples: {args.n} per model, seed {args.seed}; " if args.eval_seeds == 1 else
+         f"- Samples: {args.n} per model and evaluation seed; every number is the mean ± std (n − 1) over the "
+         f"evaluation seeds {', '.join(map(str, _eval_seeds(args)))} (other samples, KID subsets and IS splits "
+         "each; the grids and the training-seed table use the first); ")
+        + "class-conditional models get balanced labels (i mod 10); generated images are quantised to 8 bits like "
+        "the real ones.",
         f"- Features: the shipped digit classifier (`digits`, sha256 `{digits.weights_sha256[:16]}…`, 128-d "
         "penultimate layer; its 10 logits give the classifier IS, coverage and label accuracy). These numbers are "
         "comparable with each other only — not with published MNIST or Inception scores.",

@@ -94,11 +94,33 @@ def test_comparison_adds_sharpness_judge_seed_spread_and_grids(digits, tmp_path)
     assert record["judge"]["calibration_images"] == 50
     (row,) = [m for m in record["models"] if m["model"] == str(first)]
     assert [r["seed"] for r in row["seed_runs"]] == [1, 2]
-    assert {m["name"] for m in row["metrics"]} >= {"kid", "fid", "sharpness"}
-    assert 0 <= row["judge"]["confidence"] <= 1
+    (first_seed,) = row["per_seed"]
+    assert first_seed["seed"] == 0 and {m["name"] for m in first_seed["metrics"]} >= {"kid", "fid", "sharpness"}
+    assert 0 <= first_seed["judge"]["confidence"] <= 1
     real = record["models"][0]
-    assert real["model"] == "real (train split)" and real["sharpness"] == pytest.approx(1.0, abs=0.15)
+    assert real["model"] == "real (train split)" and real["per_seed"][0]["sharpness"] == pytest.approx(1.0, abs=0.15)
     # the spread is the sample std over the three models' own values
-    kids = [next(m["value"] for m in r["metrics"] if m["name"] == "kid") for r in [row, *row["seed_runs"]]]
+    kids = [next(m["value"] for m in r["metrics"] if m["name"] == "kid") for r in [first_seed, *row["seed_runs"]]]
     assert f"{np.mean(kids):.3f} ± {np.std(kids, ddof=1):.3f}" in body
     assert mod.main(["--model", str(first), "--data", str(digits), "--seed-runs", str(tmp_path / "nope")]) == 1
+
+
+def test_comparison_over_evaluation_seeds(digits, tmp_path):
+    """--eval-seeds 2: each row measured with seeds 3 and 4, every cell the mean ± std of the two."""
+    mod = _benchmark("compare_generation")
+    folder = ganzoo.build("toygan", image_size=16, channels=1, seed=0).eval().save_pretrained(tmp_path / "toy")
+    out = tmp_path / "results"
+    assert mod.main(["--model", str(folder), "--data", str(digits), "--n", "60", "--seed", "3", "--eval-seeds", "2",
+                     "--no-judge", "--out", str(out)]) == 0
+    record = json.loads((out / "generation.json").read_text())
+    (row,) = [m for m in record["models"] if m["model"] == str(folder)]
+    assert [r["seed"] for r in row["per_seed"]] == [3, 4]
+    kids = [next(m["value"] for m in r["metrics"] if m["name"] == "kid") for r in row["per_seed"]]
+    assert kids[0] != kids[1]  # other samples and subsets per seed
+    text = (out / "generation.md").read_text()
+    (line,) = [ln for ln in text.splitlines() if ln.startswith(f"| `{folder}`")]
+    mean, std = map(float, line.split(" | ")[2].split(" ± "))  # the KID cell (the JSON keeps rounded values)
+    assert mean == pytest.approx(np.mean(kids), abs=2e-3) and std == pytest.approx(np.std(kids, ddof=1), abs=2e-3)
+    assert "evaluation seeds 3, 4" in text and "--eval-seeds 2" in text
+    assert [r["seed"] for r in record["models"][0]["per_seed"]] == [3, 4]  # the real row too
+    assert mod.main(["--model", str(folder), "--data", str(digits), "--eval-seeds", "0"]) == 1
