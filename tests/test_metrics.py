@@ -517,7 +517,7 @@ def test_compare_generation_script_writes_table_and_readme(dcgan_folder, digits,
     assert "Skipped:" in body and "no-such-model" in body
     record = json.loads((out / "generation.json").read_text())
     (row,) = [m for m in record["models"] if m["model"] == str(dcgan_folder)]
-    kid = [m for m in row["metrics"] if m["name"] == "kid"][0]
+    kid = [m for m in row["per_seed"][0]["metrics"] if m["name"] == "kid"][0]
     assert kid["protocol"]["n_generated"] == 60 and kid["protocol"]["extractor"] == "digits"
     bad = tmp_path / "plain.md"
     bad.write_text("no markers\n")

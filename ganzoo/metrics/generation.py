@@ -11,6 +11,11 @@ reconstruction (AE / VAE)  the unconditional set on samples, plus psnr, ssim, l1
                            reference images (``impl.reconstruct(model, x)``)
 =========================  ===============================================================================
 
+``sharpness`` (every image-generation task, opt-in: ``--metrics …,sharpness``) compares the samples' gradient
+energy per unit of contrast with the reference images' (:func:`~ganzoo.metrics.arithmetic.image_sharpness`; 1 = as
+sharp as the real images). It is not a default because it reads the reference's pixels, which the feature cache
+does not keep.
+
 Samples come from one seeded draw: ``impl.latent(model, n, seed=seed)`` then ``impl.generate`` in batches when
 the plugin exposes its latent space (the same images as ``ganzoo sample -n N --seed S``), otherwise
 ``model.sample`` per batch with a seed derived from ``(seed, batch index)``; class-conditional models get
@@ -30,7 +35,7 @@ import torch
 
 from ..config import ConditionalConfig
 from ..errors import DataError, UsageError
-from .arithmetic import check_counts, quantize
+from .arithmetic import check_counts, image_sharpness, quantize
 from .cache import RealFeatures, Reference, batches, reference_features, subset_indices
 from .extractors import FeatureExtractor, load_extractor
 from .images import ImageMeasurement, ImagePlan, derived_seed
@@ -115,7 +120,7 @@ class GenerationPlan(ImagePlan):
             names = [m for m in names if m != "is"]
         if extractor != "digits":  # the digit classifier's verdicts only where its features are the protocol
             names = [m for m in names if m not in ("coverage", "accuracy")]
-        return names
+        return [m for m in names if m != "sharpness"]  # opt-in (see the module docstring)
 
     def num_labels(self) -> int:
         return self.config.num_classes
@@ -146,6 +151,8 @@ class GenerationPlan(ImagePlan):
                                            use_cache=req.use_cache, cache_dir=req.cache_dir)
             self.cache = {"hit": self.real.cache_hit,
                           "path": str(self.real.cache_path) if self.real.cache_path else None}
+        if "sharpness" in names:
+            self.reference_sharpness = self._reference_sharpness()
         n_ref = self.real.count if self.real is not None else None
         self.n_generated = req.n if req.n is not None else min(n_ref or 1000, 10_000)
         if self.real is not None:
@@ -155,6 +162,15 @@ class GenerationPlan(ImagePlan):
             self.sampling = "latent(n, seed) then generate in batches (same images as `ganzoo sample -n N --seed S`)"
         else:
             self.sampling = f"sample() per batch of {req.batch_size}, seed sha256('ganzoo-eval:<seed>:<batch>')"
+
+    def _reference_sharpness(self) -> torch.Tensor:
+        """Per-image sharpness of the reference images (the ``n_real`` subset when one is asked)."""
+        ds = self.reference.dataset()
+        chosen = subset_indices(len(ds), self.request.n_real)
+        values = [image_sharpness(b[self.reference.key]) for b in batches(ds, chosen, self.request.batch_size)]
+        if not values:
+            raise DataError(f"{self.reference.where()} holds no images to compare sharpness with")
+        return torch.cat(values)
 
     def _generate(self, n: int) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
         """``(images in [-1, 1], labels)`` batches of ``n`` samples drawn with the request's seed."""

@@ -1,6 +1,6 @@
 """What the image plans share: the extractor default, the accumulation of generated images' features, logits
 and pixel errors, and the scoring of the image metrics (KID, FID, precision/recall, IS, coverage, accuracy,
-per-class KID, PSNR/SSIM/L1) from them.
+per-class KID, sharpness, PSNR/SSIM/L1) from them.
 
 Conventions that make the numbers reproducible (each recorded in the protocol): generated images are quantised
 to 8 bits (as if saved to PNG) before anything is measured, like the real ones; real images are read the way
@@ -22,15 +22,18 @@ from .arithmetic import (
     IS_SPLITS,
     KID_SUBSETS,
     PR_K,
+    SHARPNESS_DEFINITION,
     PixelMetrics,
     accuracy_from_logits,
     coverage_from_logits,
     fid_from_features,
+    image_sharpness,
     is_from_logits,
     kid_from_features,
     kid_per_class,
     precision_recall,
     quantize,
+    sharpness_ratio,
 )
 from .cache import RealFeatures
 from .extractors import (
@@ -62,6 +65,7 @@ class ImageMeasurement:
         count (`int`): images measured.
         sampling (`str`): how they were made (the protocol's ``sampling``).
         features, logits, digit_logits, labels (`list[Tensor]`): per batch, on the CPU.
+        sharpness (`list[Tensor]`): per batch, :func:`~ganzoo.metrics.arithmetic.image_sharpness` of the outputs.
         pixels (`PixelMetrics | None`): outputs against targets, when the plan has targets.
         pixel_protocol (`dict`): protocol keys of the pixel metrics (what the targets were).
     """
@@ -72,6 +76,7 @@ class ImageMeasurement:
     logits: list[torch.Tensor] = field(default_factory=list)
     digit_logits: list[torch.Tensor] = field(default_factory=list)
     labels: list[torch.Tensor] = field(default_factory=list)
+    sharpness: list[torch.Tensor] = field(default_factory=list)
     pixels: PixelMetrics | None = None
     pixel_protocol: dict[str, Any] = field(default_factory=dict)
 
@@ -94,6 +99,7 @@ class ImagePlan(EvalPlan):
         self.ext: FeatureExtractor | None = None
         self.digit_net: FeatureExtractor | None = None
         self.real: RealFeatures | None = None
+        self.reference_sharpness: torch.Tensor | None = None  # per reference image, when sharpness is measured
         self.kid_subset: int | None = None
         self.n_generated = 0
 
@@ -142,6 +148,8 @@ class ImagePlan(EvalPlan):
             acc.digit_logits.append(logits.float().cpu())
         if labels is not None:
             acc.labels.append(labels.long().cpu())
+        if "sharpness" in self.names:
+            acc.sharpness.append(image_sharpness(out).cpu())
         if target is not None:
             if out.shape != target.shape:
                 raise UsageError(f"{self.request.name} returned {tuple(out.shape[1:])} images for "
@@ -216,6 +224,10 @@ class ImagePlan(EvalPlan):
                                     f"{protocol['reference']} has none")
                 add("kid_per_class", *kid_per_class(real.features, real.labels, ff, fy, real.classes, seed),
                     kid_subsets=KID_SUBSETS)
+            elif metric == "sharpness":
+                assert self.reference_sharpness is not None
+                add("sharpness", *sharpness_ratio(torch.cat(measured.sharpness), self.reference_sharpness),
+                    sharpness_definition=SHARPNESS_DEFINITION)
             elif metric in ("psnr", "ssim", "l1"):
                 value, proto = pix[metric]
                 add(metric, value, None, None, **proto, **measured.pixel_protocol)

@@ -47,7 +47,8 @@ class MetricInfo:
         description (`str`): one line.
         uses (`str`): what it is computed from: ``"features"`` (the extractor's features), ``"logits"`` (the
             extractor's classifier head), ``"digits"`` (the shipped digit classifier whatever the extractor),
-            ``"pixels"`` (outputs against targets, no network); plan modules may add their own (``"waveforms"``).
+            ``"pixels"`` (the images themselves, no network: outputs against targets, or against the reference
+            images' statistics); plan modules may add their own (``"waveforms"``).
         higher_is_better (`bool`).
         results (`tuple[str, ...]`): the names of the results it reports (default: its own name; ``pr`` reports
             ``precision`` and ``recall``).
@@ -99,6 +100,9 @@ METRICS: dict[str, MetricInfo] = {m.name: m for m in (
                "digits", True, protocol_keys=("labels",)),
     MetricInfo("kid_per_class", "KID between generated and real images of each class, averaged over classes",
                "features", False, protocol_keys=("kid_subsets",)),
+    MetricInfo("sharpness", "gradient energy per unit of contrast of the samples, relative to the reference images "
+               "(1 = as sharp as the real images, < 1 blurrier, > 1 noisier); opt-in: --metrics …,sharpness",
+               "pixels", True, protocol_keys=("sharpness_definition",)),
     MetricInfo("psnr", "peak signal-to-noise ratio (dB) of outputs against targets, per image then averaged",
                "pixels", True, protocol_keys=_PIXEL_KEYS + ("reduction",)),
     MetricInfo("ssim", "structural similarity of outputs against targets (Gaussian window 11, σ 1.5)", "pixels", True,

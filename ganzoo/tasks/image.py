@@ -80,7 +80,7 @@ class Unconditional(_ImageTask):
     name = "unconditional"
     conditioning = "none"
     description = "images from noise (GAN, DCGAN)"
-    metrics = ("kid", "fid", "pr", "is", "coverage")
+    metrics = ("kid", "fid", "pr", "is", "coverage", "sharpness")
 
 
 class ClassConditional(_ImageTask):
@@ -90,7 +90,7 @@ class ClassConditional(_ImageTask):
     config_base = "ganzoo.config:ConditionalConfig"
     batch_keys = ("image", "label")
     layouts = "one sub-folder of images per class (root/<class>/*.png; the sorted folder names are the labels)"
-    metrics = ("kid", "fid", "pr", "is", "coverage", "accuracy", "kid_per_class")
+    metrics = ("kid", "fid", "pr", "is", "coverage", "accuracy", "kid_per_class", "sharpness")
 
     def read(self, config: Any, root: Path, *, split: str, augment: bool) -> Any:
         from ..data.datasets import ImageFolderDataset
@@ -148,7 +148,7 @@ class Reconstruction(_ImageTask):
     name = "reconstruction"
     conditioning = "image"
     description = "auto-encoders and VAEs: encode, decode, sample codes"
-    metrics = ("kid", "fid", "pr", "is", "coverage", "psnr", "ssim", "l1")
+    metrics = ("kid", "fid", "pr", "is", "coverage", "sharpness", "psnr", "ssim", "l1")
 
     def check_condition(self, model: Any, condition: Any) -> None:
         return  # optional: images to reconstruct; without one, samples are drawn from the code prior

@@ -8,7 +8,8 @@ This is the layout of the many conditional variants of the PyTorch DCGAN tutoria
 labels: ``model.sample(condition=[3, 3, 7])``. ``label_first`` says where the one-hot sits (``cat(y, z)``).
 
 Training: the DCGAN recipe (Adam 2e-4, β1 0.5, standard GAN loss, non-saturating G); D sees (real, y) → real and
-(G(z, y), y) → fake with the real batch's labels.
+(G(z, y), y) → fake with the real batch's labels. DCGAN's optional stabilisers (``diffaugment`` on the image before
+the label maps are stacked, ``label_smoothing``, ``lr_d``) apply here too.
 """
 
 from __future__ import annotations
@@ -102,9 +103,9 @@ class CDCGAN(DCGAN):
         with torch.no_grad():
             fake = self._fake_for(model, y)
         cfg, mode = model.config, model.config.gan_mode
-        real_logits = model.D(self._d_input(cfg, real, y))
-        fake_logits = model.D(self._d_input(cfg, fake, y))
-        return {"d_real": gan_loss(real_logits, True, mode), "d_fake": gan_loss(fake_logits, False, mode),
+        real_logits = model.D(self._d_input(cfg, self.augment(cfg, real), y))
+        fake_logits = model.D(self._d_input(cfg, self.augment(cfg, fake), y))
+        return {"d_real": self.real_loss(cfg, real_logits), "d_fake": gan_loss(fake_logits, False, mode),
                 "D(x|y)": torch.sigmoid(real_logits.detach().float()).mean(),
                 "D(G(z|y)|y)": torch.sigmoid(fake_logits.detach().float()).mean()}
 
@@ -112,7 +113,7 @@ class CDCGAN(DCGAN):
         """G step with D fixed: make D score (G(z, y), y) as real (non-saturating loss)."""
         y = batch["label"]
         fake = self._fake_for(model, y)
-        logits = model.D(self._d_input(model.config, fake, y))
+        logits = model.D(self._d_input(model.config, self.augment(model.config, fake), y))
         return {"g_adv": gan_loss(logits, True, model.config.gan_mode, for_discriminator=False)}
 
     # -- sampling ---------------------------------------------------------------------------------------------

@@ -14,6 +14,15 @@ The 64×64 layout of the paper's LSUN model (4×4×1024 → … → 64×64×3) i
 PyTorch-example width is ``ngf=64``. Other powers of two add or remove one up/down stage per factor of two.
 Loss: the standard GAN loss — D classifies real → 1, generated → 0; G uses the non-saturating form
 (maximise log D(G(z))), as in the paper's code.
+
+Optional stabilisers, all off by default (the paper's recipe), each a config field named in any card that uses it:
+
+* ``diffaugment`` — DiffAugment (Zhao et al. 2020, :mod:`ganzoo_dcgan.augment`): the same random, differentiable
+  translation / cutout / colour transformations on every image D sees in training, against D memorising a small
+  training set;
+* ``label_smoothing`` — one-sided label smoothing (Salimans et al. 2016): D's target for real images is 1 − s;
+* ``lr_d`` — D's own learning rate, as in the two time-scale update rule (TTUR, Heusel et al. 2017);
+* an EMA of G's weights is the trainer's (``--set ema_decay=0.999``; sampling prefers ``G_ema``).
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ganzoo.config import ImageConfig
@@ -31,6 +41,8 @@ from ganzoo.errors import UsageError
 from ganzoo.impl import GanImpl
 from ganzoo.model import GanModel
 from ganzoo.nn import gan_loss, init_weights
+
+from .augment import diff_augment, parse_policy
 
 __all__ = ["DCGANConfig", "Generator", "Discriminator", "DCGAN"]
 
@@ -49,7 +61,18 @@ class DCGANConfig(ImageConfig):
     lr: float = field(default=2e-4, metadata={"help": "Adam learning rate for G and D"})
     beta1: float = field(default=0.5, metadata={"help": "Adam beta1 (0.9 'resulted in training oscillation')"})
     beta2: float = field(default=0.999, metadata={"help": "Adam beta2"})
+    lr_d: float | None = field(default=None, metadata={
+        "help": "D's learning rate (None: lr); a different one is the two time-scale update rule (TTUR)",
+        "added_later": True})
     gan_mode: str = field(default="vanilla", metadata={"help": "adversarial loss: vanilla (paper), lsgan or hinge"})
+    # optional stabilisers (off: the paper's recipe)
+    # (added after models were published: older config.json files take these defaults, the paper's recipe)
+    diffaugment: str = field(default="", metadata={
+        "help": "DiffAugment policy for every image D sees in training: comma-separated color, translation, "
+                "cutout ('' = off, the paper)", "added_later": True})
+    label_smoothing: float = field(default=0.0, metadata={
+        "help": "one-sided label smoothing: D's target for real images is 1 - s (0 = off, the paper; vanilla loss)",
+        "added_later": True})
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -62,6 +85,13 @@ class DCGANConfig(ImageConfig):
                 raise ValueError(f"{key} must be positive, got {getattr(self, key)}")
         if self.gan_mode not in ("vanilla", "lsgan", "hinge"):
             raise ValueError(f"gan_mode must be vanilla, lsgan or hinge, got {self.gan_mode!r}")
+        if self.lr_d is not None and not self.lr_d > 0:
+            raise ValueError(f"lr_d must be > 0 (or None for lr), got {self.lr_d}")
+        parse_policy(self.diffaugment)
+        if not 0.0 <= self.label_smoothing < 0.5:
+            raise ValueError(f"label_smoothing must be in [0, 0.5), got {self.label_smoothing}")
+        if self.label_smoothing and self.gan_mode != "vanilla":
+            raise ValueError(f"label_smoothing applies to the vanilla loss; gan_mode is {self.gan_mode!r}")
 
 
 def _n_stages(image_size: int) -> int:
@@ -134,25 +164,37 @@ class DCGAN(GanImpl):
         # noise from the trainer's step generator: the same for a global batch on any number of processes
         return model.G(self.noise(n, (model.config.nz, 1, 1), device=device))
 
+    @staticmethod
+    def augment(cfg: DCGANConfig, images: torch.Tensor) -> torch.Tensor:
+        """What D sees of ``images`` in training: the DiffAugment policy applied (unchanged when it is off)."""
+        return diff_augment(images, cfg.diffaugment) if cfg.diffaugment else images
+
+    @staticmethod
+    def real_loss(cfg: DCGANConfig, logits: torch.Tensor) -> torch.Tensor:
+        """D's loss on real images: the target 1, or 1 − label_smoothing (one-sided smoothing)."""
+        if cfg.label_smoothing:
+            logits = logits.float()
+            return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, 1.0 - cfg.label_smoothing))
+        return gan_loss(logits, True, cfg.gan_mode)
+
     def discriminator_loss(self, model: GanModel, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """D step with G fixed: real → 1, generated → 0."""
-        real = batch["image"]
+        real, cfg = batch["image"], model.config
         with torch.no_grad():
             fake = self._fake(model, real.shape[0], real.device)
-        mode = model.config.gan_mode
-        real_logits, fake_logits = model.D(real), model.D(fake)
+        real_logits, fake_logits = model.D(self.augment(cfg, real)), model.D(self.augment(cfg, fake))
         return {
-            "d_real": gan_loss(real_logits, True, mode),
-            "d_fake": gan_loss(fake_logits, False, mode),
+            "d_real": self.real_loss(cfg, real_logits),
+            "d_fake": gan_loss(fake_logits, False, cfg.gan_mode),
             "D(x)": torch.sigmoid(real_logits.detach().float()).mean(),
             "D(G(z))": torch.sigmoid(fake_logits.detach().float()).mean(),
         }
 
     def generator_loss(self, model: GanModel, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """G step with D fixed: make D score the samples as real (non-saturating loss)."""
-        real = batch["image"]
+        real, cfg = batch["image"], model.config
         fake = self._fake(model, real.shape[0], real.device)
-        return {"g_adv": gan_loss(model.D(fake), True, model.config.gan_mode, for_discriminator=False)}
+        return {"g_adv": gan_loss(model.D(self.augment(cfg, fake)), True, cfg.gan_mode, for_discriminator=False)}
 
     # -- sampling -----------------------------------------------------------------------------------------
 
@@ -160,7 +202,8 @@ class DCGAN(GanImpl):
         """Latent codes z ~ N(0, I) of shape (n, nz), reproducible for a seed on every device."""
         return self.noise(n, (model.config.nz,), seed=seed, device=model.device)
 
-    def generate(self, model: GanModel, z: torch.Tensor, *, condition: Any = None, batch_size: int = 256) -> torch.Tensor:
+    def generate(self, model: GanModel, z: torch.Tensor, *, condition: Any = None,
+                 batch_size: int = 256) -> torch.Tensor:
         """Images for latent codes ``z`` (n, nz), in batches."""
         if condition is not None:
             raise UsageError("dcgan is unconditional: it takes no condition")

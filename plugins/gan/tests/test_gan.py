@@ -110,7 +110,8 @@ def test_unconditional_models_refuse_a_condition(tmp_path: Path) -> None:
     gan = tiny_model("gan").eval()
     raises_one_line(UsageError, gan.sample, 2, condition=labels, match="unconditional")
     raises_one_line(UsageError, gan.impl.generate, gan, torch.zeros(2, 8), condition=labels, match="unconditional")
-    raises_one_line(UsageError, gan.impl.discriminate, gan, torch.zeros(2, 1, 8, 8), condition=labels, match="unconditional")
+    raises_one_line(UsageError, gan.impl.discriminate, gan, torch.zeros(2, 1, 8, 8), condition=labels,
+                    match="unconditional")
     # the same through the CLI: one line, no traceback
     from ganzoo.cli import cli
 
