@@ -20,7 +20,7 @@ run() { local out=$1; shift; [[ -f $out/config.json ]] && { echo "$out exists, s
 steps=("$@"); [[ ${#steps[@]} -gt 0 ]] || steps=(pix2pix cyclegan cards)
 for s in "${steps[@]}"; do
   case $s in
-    pix2pix) run runs/pix2pix-openmoji-line2color pix2pix --data data/openmoji-line2color --max-steps 45000 \
+    pix2pix) run runs/pix2pix-openmoji-line2color pix2pix --data data/openmoji-line2color --max-steps 80000 \
                "${small[@]}" --set num_downs=6 --set ngf=16 ;;
     cyclegan) run runs/cyclegan-noto2twemoji cyclegan --data data/emoji-noto2twemoji --max-steps 11000 \
                "${small[@]}" --set n_blocks=6 --set ngf=16 --set domain_a=noto --set domain_b=twemoji ;;

@@ -79,3 +79,32 @@ def test_demo_card_records_training_data_licence_and_metrics(model_id):
             assert proto["extractor"] == "effnet" and proto["extractor_sha256"]
         else:
             assert 0 <= m["value"] < 100 and proto["pairs"] == proto["n_generated"]
+
+
+#: demos that must beat every trivial baseline of their task on every metric their card reports (the rule for
+#: bundling a demo); the card holds both, measured by one protocol (`ganzoo eval --write-card`)
+MUST_BEAT = ("pix2pix-openmoji-line2color",)
+
+
+@pytest.mark.parametrize("model_id", MUST_BEAT)
+def test_demo_beats_every_baseline_in_its_card(model_id):
+    from ganzoo.metrics.registry import METRICS
+
+    card = _entry(model_id).card
+    model = [m for m in card.metrics if not m["protocol"].get("baseline")]
+    base = [m for m in card.metrics if m["protocol"].get("baseline")]
+    assert {m["protocol"]["baseline"] for m in base} >= {"identity", "colour-transfer"}
+    same = ("reference", "split", "reference_fingerprint", "n_generated", "seed", "extractor")
+    checked = set()
+    for m in model:
+        if m["name"] not in {"psnr", "ssim", "l1", "kid"}:
+            continue
+        twins = [b for b in base if b["name"] == m["name"]
+                 and all(b["protocol"].get(k) == m["protocol"].get(k) for k in same)]
+        assert {b["protocol"]["baseline"] for b in twins} >= {"identity", "colour-transfer"}, m["name"]
+        better = METRICS[m["name"]].higher_is_better
+        for b in twins:
+            wins = m["value"] > b["value"] if better else m["value"] < b["value"]
+            assert wins, f"{model_id} {m['name']} {m['value']} does not beat {b['protocol']['baseline']} {b['value']}"
+        checked.add(m["name"])
+    assert checked == {"psnr", "ssim", "l1", "kid"}
