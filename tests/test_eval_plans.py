@@ -189,11 +189,12 @@ def test_foreign_builtin_data_is_refused_in_one_line(tmp_path):
     assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
 
 
-def test_task_without_plan_is_refused():
-    model = ganzoo.build("toyspeech").eval()
+def test_task_without_plan_is_refused(monkeypatch):
+    model = ganzoo.build("toyvideo").eval()
+    monkeypatch.setattr(type(model.task), "eval_plan", lambda self: None)
     planned = [t.name for t in TASKS.values() if t.eval_plan()]
-    with pytest.raises(UsageError, match="no evaluation plan for speech-enhancement models .*" + ", ".join(planned)):
-        evaluate(model, "data/speech")
+    with pytest.raises(UsageError, match="no evaluation plan for video-prediction models .*" + ", ".join(planned)):
+        evaluate(model, "data/video")
 
 
 # ---------------------------------------------------------------------------------------------------------

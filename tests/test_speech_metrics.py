@@ -142,6 +142,11 @@ def test_evaluate_speech_refuses_bad_requests(tmp_path: Path) -> None:
         M.evaluate_speech(ganzoo.build("toygan"), root)
     report = M.evaluate_speech(None, root, metrics=["dnsmos"], systems=("noisy",))
     assert set(report.scores["noisy"]) == {"dnsmos", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808"}
-    plan = M.SpeechEvalPlan()
-    assert plan.metrics == tuple(M.SPEECH_METRICS)
-    assert plan.run(ganzoo.build("toyspeech"), root, metrics="si_sdr").systems[-1] == "toyspeech"
+    # ganzoo eval runs the same scoring through the task's plan, the two baselines beside the model
+    from ganzoo.metrics import evaluate
+
+    rep = evaluate(ganzoo.build("toyspeech", seed=0), str(root), metrics="si_sdr,segsnr", device="cpu")
+    assert [r.name for r in rep.results] == ["si_sdr", "segsnr"] and rep.results[0].protocol["reference_count"] >= 1
+    assert [b.name for b in rep.baselines] == ["noisy", "wiener"]
+    direct = M.evaluate_speech(None, root, metrics=["si_sdr"], systems=("noisy",))
+    assert rep.baseline("noisy")["si_sdr"].value == pytest.approx(direct.mean("noisy", "si_sdr"))

@@ -37,6 +37,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import DataError, UsageError
+from .plans import Baseline, EvalPlan
 
 __all__ = ["SPEECH_METRICS", "pesq_wb", "stoi", "si_sdr", "segmental_snr", "dnsmos", "wiener_filter",
            "evaluate_speech", "SpeechEvalReport", "SpeechEvalPlan", "metric_protocol"]
@@ -457,17 +458,77 @@ def evaluate_speech(model: Any = None, data: str | os.PathLike[str] = "data/spee
     return SpeechEvalReport(list(enhancers), names, scores, [p[0].name for p in pairs], protocol)
 
 
-class SpeechEvalPlan:
-    """What ``ganzoo eval`` runs for speech-enhancement models (:meth:`ganzoo.tasks.Task.eval_plan` names it).
+def _register_metrics() -> None:
+    from .registry import MetricInfo, register_metric
 
-    ``SpeechEvalPlan().run(model, data)`` is :func:`evaluate_speech` with the model and both baselines.
-    """
+    for name, (desc, higher) in SPEECH_METRICS.items():
+        register_metric(MetricInfo(name, desc, "waveforms", higher, protocol_keys=("definition", "package")))
 
-    metrics: tuple[str, ...] = tuple(SPEECH_METRICS)
 
-    def run(self, model: Any, data: str | os.PathLike[str], *, split: str | None = "test",
-            metrics: Sequence[str] | str | None = None, limit: int | None = None, seed: int = 0,
-            batch_size: int = 16) -> SpeechEvalReport:
-        """Score ``model`` beside the noisy input and the Wiener filter on ``data``; see :func:`evaluate_speech`."""
-        return evaluate_speech(model, data, split=split, metrics=metrics, limit=limit, seed=seed,
-                               batch_size=batch_size)
+_register_metrics()
+
+
+class _NamedBaseline(Baseline):
+    """A speech baseline :func:`evaluate_speech` knows by name (it runs it on the same files as the model)."""
+
+    def __call__(self, inputs: Any) -> Any:  # pragma: no cover - measured by name in SpeechEvalPlan.measure
+        raise NotImplementedError
+
+
+class NoisyInput(_NamedBaseline):
+    name = "noisy"
+    description = "the noisy input itself (output = input)"
+
+
+class WienerBaseline(_NamedBaseline):
+    name = "wiener"
+    description = ("decision-directed Wiener filter: 32 ms Hann frames, 75 % overlap, noise PSD from the quietest "
+                   "10 % of frames, α 0.98, ξ floor -25 dB")
+
+
+class SpeechEvalPlan(EvalPlan):
+    """``ganzoo eval`` for speech-enhancement models: PESQ-WB, STOI, SI-SDR, segmental SNR, DNSMOS over the
+    clean/noisy pairs of ``--data`` (``-n`` limits the utterances), beside the noisy input and a Wiener filter,
+    each scored by :func:`evaluate_speech` on exactly the same files."""
+
+    baselines = (NoisyInput, WienerBaseline)
+
+    def unavailable(self, metric: str, extractor: str | None) -> str | None:
+        package = _PACKAGES.get(metric)
+        if package is not None and _version(package) == "not installed":
+            return f"{metric} needs the {package} package: pip install 'ganzoo[audio]'"
+        return None
+
+    def prepare(self, names: list[str], extractor: Any) -> None:
+        self.names = names
+        if str(self.request.data).startswith("builtin:"):
+            raise DataError(f"there is no built-in speech dataset; give a folder in the layout: {self.task.layouts}")
+        self.files = _pairs(Path(self.request.data), self.request.split)[: self.request.n or None]
+        self.n_generated = len(self.files)
+
+    def _run(self, baseline: Baseline | None) -> SpeechEvalReport:
+        return evaluate_speech(None if baseline is not None else self.model, self.request.data,
+                               split=self.request.split, metrics=self.names,
+                               systems=(baseline.name,) if baseline is not None else (), limit=self.request.n,
+                               seed=self.request.seed, batch_size=self.request.batch_size)
+
+    def measure(self, baseline: Baseline | None = None) -> Any:
+        report = self._run(baseline)
+        return report, report.systems[0]
+
+    def score(self, measured: Any, protocol: dict[str, Any]) -> list[Any]:
+        from .report import MetricResult
+
+        report, system = measured
+        summary = report.summary()[system]
+        out = []
+        for m in self.names:
+            details = {k: v["mean"] for k, v in summary.items() if k.startswith(f"{m}_")}
+            out.append(MetricResult(m, summary[m]["mean"], summary[m]["std"], details,
+                                    {**protocol, **report.protocol[m]}))
+        return out
+
+    def protocol(self) -> dict[str, Any]:
+        return {"reference": str(self.request.data), "split": self.request.split,
+                "reference_count": len(self.files), "n_generated": self.n_generated, "seed": self.request.seed,
+                "sampling": "each noisy file enhanced whole (windows + overlap-add), at 16 kHz"}
