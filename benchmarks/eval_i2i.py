@@ -34,6 +34,8 @@ Reference rows:
 ``--make-cards`` copies each run folder without ``checkpoints/``, ``logs/`` and ``samples/`` (the discriminators
 are kept: both are under 1.5 MB), renders its card with the data, licence and provenance facts in
 :data:`MODELS`, and writes the measured metrics into it (``write_card_metrics``, as ``ganzoo eval --write-card``).
+A model whose entry names ``must_beat`` baselines is first measured in its run folder by ``ganzoo eval``'s
+protocol and gets no card unless it beats each of them on PSNR, SSIM, L1 and KID (:func:`shortfalls`).
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ MODELS: dict[str, dict[str, Any]] = {
     "pix2pix-openmoji-line2color": {
         "run": "runs/pix2pix-openmoji-line2color",
         "data": "data/openmoji-line2color",
+        # bundled only when it beats these baselines on PSNR, SSIM, L1 and KID (--make-cards checks)
+        "must_beat": ("identity", "colour-transfer"),
         "license": "cc-by-sa-4.0",
         "summary": "OpenMoji black line art → the coloured OpenMoji drawing (64 px pix2pix U-Net, trained here)",
         "domains": {"input": "OpenMoji line art (black strokes on white, 64 px)",
@@ -303,6 +307,38 @@ def _check_identity(model_id: str, report: Any, row: dict[str, Any], names: tupl
 # -- cards ------------------------------------------------------------------------------------------------------
 
 
+def shortfalls(report: Any, metrics: tuple[str, ...], baselines: tuple[str, ...]) -> list[str]:
+    """Where a model does not beat a baseline: the rule a demo must pass to be bundled.
+
+    Args:
+        report: an :class:`~ganzoo.metrics.EvalReport` holding ``metrics`` for the model and each baseline.
+        metrics: the metric names to compare (``psnr``, ``ssim`` …).
+        baselines: the baseline names (``identity``, ``colour-transfer``).
+
+    Returns:
+        `list[str]`: one ``"ssim 0.8922 vs identity 0.9098"`` line per loss or tie; empty when the model wins
+        everywhere.
+
+    Raises:
+        KeyError: the report lacks a metric or a baseline.
+
+    Example:
+        >>> shortfalls(report, ("psnr", "ssim"), ("identity",))  # doctest: +SKIP
+        ['ssim 0.8922 vs identity 0.9098']
+    """
+    from ganzoo.metrics.registry import METRICS
+
+    lines = []
+    for name in metrics:
+        mine = report[name].value
+        for base in baselines:
+            theirs = report.baseline(base)[name].value
+            wins = mine > theirs if METRICS[name].higher_is_better else mine < theirs
+            if not wins:
+                lines.append(f"{name} {mine:.4g} vs {base} {theirs:.4g}")
+    return lines
+
+
 def make_card_folder(model_id: str, spec: dict[str, Any], dest: Path, notes: str) -> Path:
     """Copy the run folder's model files into ``dest`` and render its card with the demo's facts."""
     from ganzoo.cards import load_card, make_card
@@ -436,6 +472,20 @@ QUALITY = {
 }
 
 
+def _passes_gate(model_id: str, spec: dict[str, Any]) -> bool:
+    """Measure the run folder by ``ganzoo eval``'s protocol; False (and why) when it loses to a baseline."""
+    from ganzoo.metrics import evaluate
+
+    names = ("psnr", "ssim", "l1", "kid")
+    report = evaluate(str(ROOT / spec["run"]), str(ROOT / spec["data"]), split="test", metrics=",".join(names),
+                      extractor=EXTRACTOR, seed=SEED, device="cpu", name=model_id)
+    lost = shortfalls(report, names, spec["must_beat"])
+    if lost:
+        print(f"not bundling {model_id}: it does not beat every trivial baseline ({'; '.join(lost)}); "
+              f"cards/{model_id}/ is left as it is — remove its weights if it holds any")
+    return not lost
+
+
 # -- report -----------------------------------------------------------------------------------------------------
 
 
@@ -502,7 +552,10 @@ def main(argv: list[str] | None = None) -> int:
         folders[mid] = path
     models = {mid: spec for mid, spec in MODELS.items() if not args.only or mid in args.only}
     if args.make_cards:
-        for mid, spec in models.items():
+        for mid, spec in list(models.items()):
+            if spec.get("must_beat") and not _passes_gate(mid, spec):
+                del models[mid]
+                continue
             make_card_folder(mid, spec, ROOT / "cards" / mid, card_notes(mid, spec, QUALITY[mid]))
             print(f"wrote cards/{mid}/ from {spec['run']}")
     import os
