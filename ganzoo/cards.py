@@ -1,8 +1,7 @@
 """Model cards: structured metadata first, markdown second.
 
 A card is a Hub ``README.md``: YAML front matter + prose. ganzoo's metadata lives in the standard keys
-(``library_name: ganzoo``, ``license``, ``datasets``, ``tags``, ``model-index``) plus a ``ganzoo:`` block
-(DESIGN.md §4)::
+(``library_name: ganzoo``, ``license``, ``datasets``, ``tags``, ``model-index``) plus a ``ganzoo:`` block::
 
     ganzoo:
       plugin: dcgan                      # the plugin that builds the networks
@@ -18,8 +17,10 @@ A card is a Hub ``README.md``: YAML front matter + prose. ganzoo's metadata live
 
 Two readers share one validator (:func:`validate_metadata`): :func:`read_card_info` parses the front
 matter with PyYAML only (``ganzoo list`` must stay light: ``huggingface_hub.repocard`` costs ~0.2 s of
-imports), and :class:`GanCardData` / :func:`load_card` use ``huggingface_hub.ModelCard`` for everything
-else (rendering, saving, pushing).
+imports), with libyaml's C loader when PyYAML has it (~7× faster than the pure-Python one), and
+:class:`GanCardData` / :func:`load_card` use ``huggingface_hub.ModelCard`` for everything else (rendering,
+saving, pushing). A :class:`CardInfo` can be rebuilt from its compact :meth:`CardInfo.to_index` form (what the
+registry's card cache stores); its full ``metadata`` is then read from the card on first access.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .errors import CardError
 from .plugin import PLUGIN_NAME_RE, TAG_RE
@@ -57,9 +58,18 @@ _FRONT_MATTER_RE = re.compile(r"^(\s*---[\r\n]+)([\S\s]*?)([\r\n]+---(\r\n|\n|$)
 METRIC_PROTOCOL_KEYS = ("extractor", "reference", "n_generated", "seed")
 
 
+#: The :class:`CardInfo` fields :meth:`CardInfo.to_index` keeps (plain JSON values).
+INDEX_FIELDS = ("plugin", "tag", "repo_id", "revision", "sha256", "license", "weights_license", "dataset",
+                "parameters", "summary", "source")
+
+
 @dataclass(frozen=True)
 class CardInfo:
-    """The validated metadata of a card (what listing and loading need)."""
+    """The validated metadata of a card (what listing and loading need).
+
+    ``metadata`` (the whole front matter) and ``metrics`` are read on first access when the info was rebuilt
+    from the card cache (:meth:`from_index`); every other field is always at hand.
+    """
 
     plugin: str
     tag: str
@@ -71,12 +81,48 @@ class CardInfo:
     dataset: str | None  # a display name for the training data
     parameters: int | None  # total parameters of the published components
     summary: str | None
-    metrics: tuple[Mapping[str, Any], ...]
-    metadata: Mapping[str, Any] = field(repr=False)  # the whole front matter
+    source: Mapping[str, Any] | None  # the ganzoo.source block (validated): where the original weights live
+    # the whole front matter, or a function that reads it (cached infos); see the `metadata` property
+    front_matter: Mapping[str, Any] | Callable[[], Mapping[str, Any]] = field(repr=False, compare=False)
 
     @property
     def id(self) -> str:
         return f"{self.plugin}-{self.tag}"
+
+    @property
+    def metadata(self) -> Mapping[str, Any]:
+        """The card's whole front matter (read from the card on first access for a cached info)."""
+        meta = self.front_matter
+        if callable(meta):
+            meta = meta()
+            object.__setattr__(self, "front_matter", meta)
+        return meta
+
+    @property
+    def metrics(self) -> tuple[Mapping[str, Any], ...]:
+        """The ``ganzoo.metrics`` list: every number with its protocol."""
+        block = self.metadata.get("ganzoo")
+        return tuple((block.get("metrics") if isinstance(block, dict) else None) or [])
+
+    def to_index(self) -> dict[str, Any]:
+        """The listing fields as plain JSON data (:data:`INDEX_FIELDS`), for the registry's card cache."""
+        out = {k: getattr(self, k) for k in INDEX_FIELDS}
+        out["sha256"] = dict(self.sha256)
+        out["source"] = plain(self.source) if self.source is not None else None
+        return out
+
+    @classmethod
+    def from_index(cls, data: Mapping[str, Any], metadata: Callable[[], Mapping[str, Any]]) -> "CardInfo":
+        """Rebuild an info from :meth:`to_index`'s output; ``metadata`` reads the full front matter when needed.
+
+        Raises:
+            KeyError / TypeError: ``data`` is not what :meth:`to_index` wrote (a corrupt cache).
+        """
+        values = {k: data[k] for k in INDEX_FIELDS}
+        if not (isinstance(values["plugin"], str) and isinstance(values["tag"], str)
+                and isinstance(values["sha256"], dict) and isinstance(values["source"], (dict, type(None)))):
+            raise TypeError("not a card index entry")
+        return cls(**values, front_matter=metadata)
 
 
 def split_front_matter(text: str) -> tuple[str | None, str]:
@@ -87,6 +133,13 @@ def split_front_matter(text: str) -> tuple[str | None, str]:
     return match.group(2), text[match.end():]
 
 
+def _yaml_loader() -> type:
+    """libyaml's safe loader when PyYAML was built with it, else the pure-Python one (same results)."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _parse_yaml(text: str, path: str) -> dict[str, Any]:
     import yaml
 
@@ -94,7 +147,7 @@ def _parse_yaml(text: str, path: str) -> dict[str, Any]:
     if yaml_text is None:
         raise CardError(path, None, "no YAML front matter (a block between '---' lines at the top)")
     try:
-        data = yaml.safe_load(yaml_text)
+        data = yaml.load(yaml_text, Loader=_yaml_loader())  # noqa: S506 - a safe loader
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
@@ -171,10 +224,11 @@ def validate_metadata(meta: Mapping[str, Any], *, path: str = "<card>") -> CardI
     for key in ("trained_with", "converted_from"):
         if key in block and not isinstance(block[key], dict):
             fail(f"ganzoo.{key}", "must be a mapping")
-    if block.get("source") is not None:  # where the original weights live (ganzoo.sources)
+    source = block.get("source")
+    if source is not None:  # where the original weights live (ganzoo.sources)
         from .sources import parse_source
 
-        parse_source(block["source"], plugin=plugin, model_id=f"{plugin}-{tag}", path=path)  # type: ignore[arg-type]
+        parse_source(source, plugin=plugin, model_id=f"{plugin}-{tag}", path=path)  # type: ignore[arg-type]
     dataset = block.get("dataset")
     if isinstance(dataset, dict):
         dataset_name = dataset.get("name")
@@ -197,8 +251,8 @@ def validate_metadata(meta: Mapping[str, Any], *, path: str = "<card>") -> CardI
         dataset=str(dataset_name) if dataset_name is not None else None,
         parameters=total,
         summary=summary if isinstance(summary, str) else None,
-        metrics=tuple(metrics),
-        metadata=dict(meta),
+        source=source,
+        front_matter=dict(meta),
     )
 
 
@@ -222,7 +276,24 @@ def plain(value: Any) -> Any:
 
 
 def read_card_info(text: str, *, path: str = "<card>") -> CardInfo:
-    """Parse and validate a card's front matter with PyYAML only (no huggingface_hub import)."""
+    """Parse and validate a card's front matter with PyYAML only (no huggingface_hub import).
+
+    Args:
+        text (`str`): the card (README.md) text.
+        path (`str`, *optional*): where it comes from, for error messages.
+
+    Returns:
+        `CardInfo`: the validated metadata.
+
+    Raises:
+        CardError: no front matter, invalid YAML, or a field breaks the rules (file and field named).
+
+    Example:
+        ```python
+        info = read_card_info(Path("cards/dcgan-digits/README.md").read_text(), path="dcgan-digits")
+        info.id, info.repo_id, info.parameters
+        ```
+    """
     return validate_metadata(_parse_yaml(text, path), path=path)
 
 

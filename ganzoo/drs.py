@@ -169,7 +169,8 @@ def rejection_sample(model: Any, n: int, *, condition: Any = None, seed: int = 0
         raise UsageError(f"{model.plugin.name} has no discriminate(): discriminator rejection sampling needs one")
     loaded = getattr(model, "loaded_components", None)
     if loaded is not None and all(c in model.plugin.inference for c in loaded):
-        raise UsageError("the discriminator is not loaded: use ganzoo.load(name, components='all') for rejection sampling")
+        raise UsageError("the discriminator is not loaded: use ganzoo.load(name, components='all') for rejection "
+                         "sampling")
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise UsageError(f"n must be a positive integer, got {n!r}")
     cond = default_condition(model, n, condition)

@@ -1,9 +1,9 @@
-"""Discovery of plugins (entry points) and pretrained models (cards), and name resolution.
+"""Discovery of plugins (entry points) and pretrained models (cards).
 
 Everything here is torch-free: it reads entry-point metadata, imports the light plugin spec modules and
 parses card front matter, so ``ganzoo list`` runs in a fraction of a second with no network.
 
-Rules (DESIGN.md §2):
+Rules:
 
 * a plugin is reached only through the entry-point group ``ganzoo.plugins``;
 * a plugin that fails to import or validate is recorded with its error and skipped (``ganzoo doctor``
@@ -13,6 +13,15 @@ Rules (DESIGN.md §2):
 * name resolution (``<plugin>-<tag>``, ``hf-hub:``, local folders) lives in :mod:`ganzoo.names`;
 * pretrained models come from card folders: the core's own ``ganzoo.model_cards`` and the ``cards`` folder a plugin
   names; a malformed card is reported with its file and field, and skipped.
+
+The card cache: parsing YAML front matter is most of the cost of listing (a zoo has thousands of cards), so the
+listing fields of every valid card are kept in one JSON file per folder of cards (a package's ``cards/``) under
+:func:`card_cache_dir`, keyed by each README.md's modification time (ns), size and inode, and by the validator's
+version. A card whose key changed is parsed again; a card modified in the last two seconds is not cached (a
+same-size edit within the file system's timestamp granularity could otherwise go unseen); malformed cards are never
+cached, so they are reported on every scan. A cache file that is unreadable, corrupt or of another version is
+ignored and rewritten; a cache folder that cannot be written just means no cache. Card folders that are not plain
+directories (a zipped package) are always parsed.
 """
 
 from __future__ import annotations
@@ -24,16 +33,11 @@ import os
 import re
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .cards import CardInfo, read_card_info
-from .errors import (
-    CardError,
-    PluginConflictError,
-    PluginLoadError,
-    PluginValidationError,
-    UnknownNameError,
-)
+from .errors import CardError, PluginConflictError, PluginLoadError, PluginValidationError, UnknownNameError
 from .plugin import PLUGIN_NAME_RE, Plugin, import_object
 
 __all__ = [
@@ -46,6 +50,7 @@ __all__ = [
     "get_plugin",
     "problems",
     "refresh",
+    "card_cache_dir",
 ]
 
 logger = logging.getLogger(__name__)
@@ -73,6 +78,7 @@ class ModelEntry:
     card: CardInfo  # parsed front matter
     folder: Any  # a Traversable (importlib.resources) or Path holding README.md (+ config.json, weights)
     provider: str  # "ganzoo" or the plugin distribution that ships the card
+    has_weights: bool | None = field(default=None, repr=False, compare=False)  # seen at discovery (None: ask)
 
     @property
     def plugin(self) -> str:
@@ -85,6 +91,8 @@ class ModelEntry:
     @property
     def bundled(self) -> bool:
         """True when the card folder holds the weights (config.json), so loading needs no network."""
+        if self.has_weights is not None:
+            return self.has_weights
         return _is_file(self.folder / "config.json")
 
 
@@ -219,9 +227,31 @@ def _card_roots(state: _State) -> list[tuple[str, Any]]:
     return roots
 
 
+def _read_card(folder: Any, readme: Any) -> CardInfo:
+    """Parse and check one card (the folder must be named after the model id)."""
+    path = _display_path(readme)
+    info = read_card_info(readme.read_text(encoding="utf-8"), path=path)
+    if f"{info.plugin}-{info.tag}" != folder.name:
+        raise CardError(path, "ganzoo.tag", f"folder is '{folder.name}' but the card says "
+                        f"'{info.plugin}-{info.tag}'; they must agree")
+    return info
+
+
+def _add_entry(state: _State, entry: ModelEntry, path: str) -> None:
+    if entry.id in state.models:
+        other = state.models[entry.id]
+        state.problems.append(Problem("card", path, f"Model '{entry.id}' is also provided by "
+                                      f"{other.provider}; keeping the first"))
+        return
+    state.models[entry.id] = entry
+
+
 def _discover_cards(state: _State) -> None:
     for provider, root in _card_roots(state):
-        try:
+        if isinstance(root, Path):
+            _scan_card_folder(state, provider, root)
+            continue
+        try:  # a Traversable that is not a plain folder (a zipped package): parse every card
             folders = sorted((f for f in root.iterdir() if f.is_dir()), key=lambda f: f.name)
         except (FileNotFoundError, NotADirectoryError):
             continue
@@ -229,25 +259,147 @@ def _discover_cards(state: _State) -> None:
             readme = folder / "README.md"
             if not _is_file(readme):
                 continue
-            path = _display_path(readme)
             try:
-                info = read_card_info(readme.read_text(encoding="utf-8"), path=path)
-                if f"{info.plugin}-{info.tag}" != folder.name:
-                    raise CardError(path, "ganzoo.tag", f"folder is '{folder.name}' but the card says "
-                                    f"'{info.plugin}-{info.tag}'; they must agree")
+                info = _read_card(folder, readme)
+            except CardError as err:
+                state.problems.append(Problem("card", _display_path(readme), str(err)))
+                continue
+            except (OSError, UnicodeDecodeError) as err:
+                path = _display_path(readme)
+                state.problems.append(Problem("card", path, f"Cannot read model card {path}: {err}"))
+                continue
+            _add_entry(state, ModelEntry(folder.name, info, folder, provider), _display_path(readme))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the card cache
+
+_CACHE_FORMAT = 1
+_RACY_NS = 2_000_000_000  # cards modified this recently are parsed again next time (timestamp granularity)
+
+
+def card_cache_dir() -> Path:
+    """Where parsed cards are cached: ``$GANZOO_CACHE/cards``, else ``$XDG_CACHE_HOME/ganzoo/cards``, else
+    ``~/.cache/ganzoo/cards``. Safe to delete at any time."""
+    root = os.environ.get("GANZOO_CACHE")
+    if root:
+        return Path(root).expanduser() / "cards"
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "ganzoo" / "cards"
+
+
+def _validator_key() -> list[Any]:
+    """What invalidates every cached card: the cache format, ganzoo's version and the validator's source file."""
+    from . import __version__, cards
+
+    try:
+        stamp = os.stat(cards.__file__).st_mtime_ns
+    except (OSError, TypeError):
+        stamp = 0
+    return [_CACHE_FORMAT, __version__, stamp]
+
+
+def _cache_file(root: Path) -> Path:
+    import hashlib
+
+    return card_cache_dir() / f"{hashlib.sha256(str(root).encode()).hexdigest()[:24]}.json"
+
+
+def _load_cache(file: Path, root: Path, validator: list[Any]) -> dict[str, Any]:
+    """The cached cards of one folder, ``{}`` when missing, unreadable, corrupt or stale as a whole."""
+    import json
+
+    try:
+        with open(file, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as err:
+        logger.debug("ignoring the card cache %s: %s", file, err)
+        return {}
+    if not (isinstance(data, dict) and data.get("root") == str(root) and data.get("validator") == validator
+            and isinstance(data.get("cards"), dict)):
+        return {}
+    return data["cards"]
+
+
+def _save_cache(file: Path, root: Path, validator: list[Any], cards: dict[str, Any]) -> None:
+    """Write the cache atomically; a cache folder that cannot be written is not an error."""
+    import json
+    import secrets
+
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_name(f".{file.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            with open(tmp, "x", encoding="utf-8") as f:  # mode from the umask, like any file the user writes
+                json.dump({"root": str(root), "validator": validator, "cards": cards}, f, separators=(",", ":"))
+            os.replace(tmp, file)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except OSError as err:
+        logger.debug("cannot write the card cache %s: %s", file, err)
+
+
+def _card_reader(readme: Path, path: str) -> Any:
+    """A function that reads a card's whole front matter (a cached info's ``metadata``, on first access)."""
+    def read() -> dict[str, Any]:
+        return dict(read_card_info(readme.read_text(encoding="utf-8"), path=path).metadata)
+
+    return read
+
+
+def _scan_card_folder(state: _State, provider: str, root: Path) -> None:
+    """Discover the cards of one plain folder, through the card cache."""
+    import time
+
+    try:
+        with os.scandir(root) as it:
+            folders = sorted(e.name for e in it if e.is_dir())
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    validator = _validator_key()
+    file = _cache_file(root)
+    cached = _load_cache(file, root, validator)
+    fresh: dict[str, Any] = {}
+    racy_after = time.time_ns() - _RACY_NS
+    for name in folders:
+        folder = root / name
+        readme = folder / "README.md"
+        try:
+            st = os.stat(readme)
+        except OSError:
+            continue
+        key = [st.st_mtime_ns, st.st_size, st.st_ino]
+        path = str(readme)
+        has_weights = os.path.isfile(folder / "config.json")
+        hit = cached.get(name)
+        info = None
+        if isinstance(hit, dict) and hit.get("key") == key:
+            try:
+                info = CardInfo.from_index(hit["info"], _card_reader(readme, path))
+            except (KeyError, TypeError):
+                hit = None
+        else:
+            hit = None
+        if info is None:
+            try:
+                info = _read_card(folder, readme)
             except CardError as err:
                 state.problems.append(Problem("card", path, str(err)))
                 continue
             except (OSError, UnicodeDecodeError) as err:
                 state.problems.append(Problem("card", path, f"Cannot read model card {path}: {err}"))
                 continue
-            entry = ModelEntry(folder.name, info, folder, provider)
-            if folder.name in state.models:
-                other = state.models[folder.name]
-                state.problems.append(Problem("card", path, f"Model '{folder.name}' is also provided by "
-                                              f"{other.provider}; keeping the first"))
-                continue
-            state.models[folder.name] = entry
+        if st.st_mtime_ns < racy_after:
+            fresh[name] = hit if hit is not None else {"key": key, "info": info.to_index()}
+        _add_entry(state, ModelEntry(name, info, folder, provider, has_weights), path)
+    if fresh != cached:
+        _save_cache(file, root, validator, fresh)
 
 
 def _is_file(p: Any) -> bool:

@@ -102,7 +102,8 @@ class Discriminator(nn.Module):
     def __init__(self, cfg: {cls}Config) -> None:
         super().__init__()
         inp = cfg.channels * cfg.image_size ** 2
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(inp, cfg.hidden), nn.LeakyReLU(0.2, True), nn.Linear(cfg.hidden, 1))
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(inp, cfg.hidden), nn.LeakyReLU(0.2, True),
+                                 nn.Linear(cfg.hidden, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).flatten()
@@ -282,7 +283,8 @@ class {cls}(GanImpl):
         # the core has checked that a condition was given (the task requires one); check its form here
         x = torch.as_tensor(condition)
         if x.dim() != 4 or x.shape[1] != model.config.input_channels:
-            raise UsageError(f"{name} translates images (N, {{model.config.input_channels}}, H, W), got {{tuple(x.shape)}}")
+            raise UsageError(f"{name} translates images (N, {{model.config.input_channels}}, H, W), "
+                             f"got {{tuple(x.shape)}}")
         return model.G(x.to(model.device))
 '''
 

@@ -144,9 +144,8 @@ def parse_source(value: Any, *, plugin: str, model_id: str, path: str = "<card>"
 
 
 def source_of(entry: "ModelEntry") -> Source | None:
-    """The source a registry entry's card names, if any."""
-    block = entry.card.metadata.get("ganzoo") or {}
-    return parse_source(block.get("source"), plugin=entry.plugin, model_id=entry.id, path=f"{entry.id} card")
+    """The source a registry entry's card names, if any (from the listing fields: no card is read again)."""
+    return parse_source(entry.card.source, plugin=entry.plugin, model_id=entry.id, path=f"{entry.id} card")
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -22,6 +22,11 @@ running statistics, no dropout) or ``"paper"`` (the original ``test.py`` without
 statistics of each test image, dropout active — per image, never batched, so results do not depend on the
 batch; a seed makes the dropout reproducible). :func:`translate_path` handles files and folders, batching
 images of equal size, with a progress bar.
+
+Large images (more than :data:`ganzoo.tiling.CHECK_ABOVE_PIXELS` pixels) are translated within a memory budget:
+in one pass when the measured estimate fits, on overlapping blended tiles when it does not and the translator is
+fully convolutional, else refused with a one-line error naming the limit and the ``max_side`` (``--max-side``)
+that would fit (see :mod:`ganzoo.tiling`). Smaller images run exactly as before.
 """
 
 from __future__ import annotations
@@ -155,8 +160,8 @@ def check_image_batch(condition: Any, channels: int, *, name: str = "the model")
         raise UsageError(f"{name} takes {channels}-channel images, got {x.shape[1]} channels "
                          f"(shape {tuple(x.shape)})")
     if x.numel() and (float(x.min()) < -1.001 or float(x.max()) > 1.001):
-        raise UsageError(f"{name}: condition values must be in [-1, 1], got [{float(x.min()):.3g}, {float(x.max()):.3g}] "
-                         f"(scale [0, 1] images with 2x - 1)")
+        raise UsageError(f"{name}: condition values must be in [-1, 1], got [{float(x.min()):.3g}, "
+                         f"{float(x.max()):.3g}] (scale [0, 1] images with 2x - 1)")
     return x
 
 
@@ -243,26 +248,59 @@ def _translate_group(model: Any, images: list[torch.Tensor], seed: int | None, b
 
 
 def translate_path(model: Any, src: Path, dst: Path, *, batch_size: int = 16, seed: int | None = 0,
-                   **kwargs: Any) -> Path:
+                   max_side: int | None = None, **kwargs: Any) -> Path:
     """Translate an image file (→ file ``dst``) or a folder (→ folder ``dst``, same relative names, PNG).
 
     Any image mode is read (grey, RGBA composited on white, palette, 16-bit rescaled) and converted to the
-    model's input channels; every output has its input's size. In a folder, non-image files are skipped,
-    unreadable images are skipped with one warning naming them, and images of equal size are translated
-    ``batch_size`` at a time, with a progress bar.
+    model's input channels; every output has its input's size (after ``max_side``). In a folder, non-image files
+    are skipped, unreadable images are skipped with one warning naming them, and images of equal size are
+    translated ``batch_size`` at a time, with a progress bar. Images of more than
+    :data:`ganzoo.tiling.CHECK_ABOVE_PIXELS` pixels are translated one at a time within the memory budget
+    (:func:`ganzoo.tiling.translate_large`).
+
+    Args:
+        model: a loaded translator.
+        src, dst: an image file and the output file, or a folder and the output folder.
+        batch_size (`int`, *optional*): images per forward pass.
+        seed (`int`, *optional*): seeds the translation's randomness (dropout of the paper test mode).
+        max_side (`int`, *optional*): downscale images whose longer side exceeds this (outputs have that size).
+        **kwargs: sampling options (``direction``, ``domain`` …).
+
+    Returns:
+        `Path`: ``dst``.
 
     Raises:
         UsageError: ``src`` is missing, or ``dst`` does not fit (a folder for a file, or the reverse).
-        DataError: the single input is not a readable image, a folder holds no image, or an image is too small.
+        DataError: the single input is not a readable image, a folder holds no image, an image is too small, or
+            one is too large for the memory budget and cannot be tiled.
+
+    Example:
+        ```python
+        translate_path(ganzoo.load("cyclegan"), Path("photos"), Path("out"), max_side=2048)
+        ```
     """
     from tqdm.auto import tqdm
 
+    from .tiling import Planner, downscale
+
     src, dst = Path(src), Path(dst)
     channels = int(model.impl.input_channels(model, **kwargs))
+    planner = Planner(model, channels, dict(kwargs, seed=seed))
+
+    def read(path: Path) -> torch.Tensor:
+        image = to_tensor(open_image(path, channels))
+        if max_side is not None:
+            small = downscale(image, max_side)
+            if small.shape != image.shape:
+                logger.info("%s: downscaled from %d×%d to %d×%d px (max side %d)", path.name, image.shape[-1],
+                            image.shape[-2], small.shape[-1], small.shape[-2], max_side)
+            image = small
+        return image
+
     if src.is_file():
         if dst.suffix.lower() not in (".png", ".jpg", ".jpeg"):
             raise UsageError(f"output {dst} needs an image suffix (.png or .jpg) for a single input image")
-        out = translate_image(model, to_tensor(open_image(src, channels)), seed=seed, **kwargs)
+        out = planner.translate(read(src), name=src.name)
         return save_image(out, dst)
     if not src.exists():
         raise UsageError(f"No such input: {src}")
@@ -290,9 +328,16 @@ def translate_path(model: Any, src: Path, dst: Path, *, batch_size: int = 16, se
     try:
         for f in files:
             try:
-                image = to_tensor(open_image(f, channels))
+                image = read(f)
             except DataError:
                 bad.append(f.name)
+                bar.update(1)
+                continue
+            if planner.large(image.shape[-2], image.shape[-1]):  # alone, within the memory budget
+                flush()
+                rel = f.relative_to(src).with_suffix(".png")
+                (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+                save_image(planner.translate(image, name=f.name), dst / rel)
                 bar.update(1)
                 continue
             if pending and (pending[0][1].shape != image.shape or len(pending) >= batch_size):
@@ -302,7 +347,8 @@ def translate_path(model: Any, src: Path, dst: Path, *, batch_size: int = 16, se
     finally:
         bar.close()
     if bad:
-        logger.warning("skipped %d unreadable file(s): %s", len(bad), ", ".join(bad[:5]) + (" …" if len(bad) > 5 else ""))
+        logger.warning("skipped %d unreadable file(s): %s", len(bad),
+                       ", ".join(bad[:5]) + (" …" if len(bad) > 5 else ""))
     if skipped:
         logger.info("skipped %d non-image file(s) in %s", skipped, src)
     return dst

@@ -19,8 +19,8 @@ VALID = dict(name="x", task="unconditional", summary="s", paper="https://arxiv.o
              config="m:C", impl="m:I", components=("G", "D"))
 
 
-def test_a_plugin_is_discovered_through_its_entry_point() -> None:
-    """A plugin is found through its distribution's entry point, with the distribution and version."""
+def test_plugins_are_discovered_through_their_entry_points() -> None:
+    """The toy plugins are found like any third-party one, with their distribution and version."""
     record = registry.get_record("toygan")
     assert record.distribution == "toyzoo"
     assert record.version == "0.1.0"
@@ -131,3 +131,131 @@ def test_plugin_shipped_cards_are_listed(fake_site) -> None:
     entry = names.get_model("carded-good")
     assert entry.provider == "fake-carded" and not entry.bundled
     assert names.resolve("carded").entry is entry  # one model: the bare plugin name means it
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the card cache
+
+
+def _carded_site(fake_site, n: int = 3) -> list:
+    """A plugin shipping ``n`` valid cards, all an hour old (older than the cache's two-second racy window)."""
+    import os
+    import time
+
+    files = {f"fake_cached/cards/cached-t{i}/README.md": CARD.format(plugin="cached", tag=f"t{i}", repo="o/r",
+                                                                      rev="abcdef"[i] * 40) for i in range(n)}
+    fake_site.add("fake-cached", entry_points={"cached": "fake_cached:plugin"},
+                  modules={"fake_cached/__init__.py": spec_module("cached", 'cards="fake_cached:cards"')}, files=files)
+    readmes = [fake_site.root / f for f in files]
+    past = time.time() - 3600
+    for p in readmes:
+        os.utime(p, (past, past))
+    return readmes
+
+
+def _cache_files(root) -> list:
+    return sorted((root / "cards").glob("*.json"))
+
+
+def test_card_cache_is_reused_and_follows_edits(fake_site, tmp_path, monkeypatch) -> None:
+    """A warm cache answers without parsing YAML; an edited card is parsed again; metadata is read on demand."""
+    import os
+
+    from ganzoo import cards
+
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    readmes = _carded_site(fake_site)
+    first = {m.id: m for m in ganzoo.list_models("cached-*")}
+    assert sorted(first) == ["cached-t0", "cached-t1", "cached-t2"]
+    assert len(_cache_files(tmp_path / "cache")) >= 1
+
+    parsed: list[str] = []
+    real = cards._parse_yaml
+    monkeypatch.setattr(cards, "_parse_yaml", lambda text, path: parsed.append(path) or real(text, path))
+    registry.refresh()
+    warm = {m.id: m for m in ganzoo.list_models("cached-*")}
+    assert parsed == []  # every card came from the cache
+    assert warm["cached-t1"].card.revision == "b" * 40 and warm["cached-t1"].card.repo_id == "o/r"
+    assert warm["cached-t1"].card.metadata["ganzoo"]["tag"] == "t1"  # read from the card on first access
+    assert len(parsed) == 1 and "cached-t1" in parsed[0]
+
+    # an edit (new mtime) is seen; the other cards still come from the cache
+    parsed.clear()
+    text = readmes[2].read_text().replace("repo_id: o/r", "repo_id: other/repo")
+    readmes[2].write_text(text)
+    st = os.stat(readmes[0])
+    os.utime(readmes[2], ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    registry.refresh()
+    edited = {m.id: m for m in ganzoo.list_models("cached-*")}
+    assert edited["cached-t2"].card.repo_id == "other/repo"
+    assert len(parsed) == 1 and "cached-t2" in parsed[0]
+
+    # a removed card disappears
+    import shutil
+
+    shutil.rmtree(readmes[0].parent)
+    registry.refresh()
+    assert sorted(m.id for m in ganzoo.list_models("cached-*")) == ["cached-t1", "cached-t2"]
+
+
+def test_card_cache_skips_fresh_and_malformed_cards(fake_site, tmp_path, monkeypatch) -> None:
+    """Malformed cards are reported on every scan (never cached); a card written seconds ago is not cached yet."""
+    import json
+    import os
+    import time
+
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    readmes = _carded_site(fake_site, n=2)
+    broken = readmes[0].parent.parent / "cached-broken" / "README.md"
+    broken.parent.mkdir()
+    broken.write_text("---\nlibrary_name: [unclosed\n---\n")
+    past = time.time() - 3600
+    os.utime(broken, (past, past))
+    now = time.time()
+    os.utime(readmes[1], (now, now))  # just written: inside the racy window
+    for _ in range(2):
+        registry.refresh()
+        assert sorted(m.id for m in ganzoo.list_models("cached-*")) == ["cached-t0", "cached-t1"]
+        assert any("cached-broken" in p.message and "not valid YAML" in p.message for p in registry.problems())
+    stored = [json.loads(f.read_text()) for f in _cache_files(tmp_path / "cache")]
+    names = {n for s in stored for n in s["cards"]}
+    assert "cached-t0" in names and "cached-t1" not in names and "cached-broken" not in names
+
+
+def test_corrupt_or_unwritable_card_cache_is_ignored(fake_site, tmp_path, monkeypatch) -> None:
+    """A corrupt cache file is ignored and rewritten; a cache folder that cannot be created is no error."""
+    import json
+
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    _carded_site(fake_site, n=2)
+    ganzoo.list_models()
+    files = _cache_files(tmp_path / "cache")
+    assert files
+    for f in files:
+        f.write_text('{"root": 1, "cards": [')  # truncated JSON
+    registry.refresh()
+    assert sorted(m.id for m in ganzoo.list_models("cached-*")) == ["cached-t0", "cached-t1"]
+    assert all(isinstance(json.loads(f.read_text())["cards"], dict) for f in files)
+    for f in files:  # valid JSON of the wrong shape
+        f.write_text(json.dumps({"root": "x", "validator": [], "cards": {"cached-t0": "nonsense"}}))
+    registry.refresh()
+    assert sorted(m.id for m in ganzoo.list_models("cached-*")) == ["cached-t0", "cached-t1"]
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("GANZOO_CACHE", str(blocker))
+    registry.refresh()
+    assert sorted(m.id for m in ganzoo.list_models("cached-*")) == ["cached-t0", "cached-t1"]
+
+
+def test_cached_entries_equal_parsed_ones(fake_site, tmp_path, monkeypatch) -> None:
+    """What the cache gives back is what parsing gives: every listing field, the bundled flag, the metadata."""
+    monkeypatch.setenv("GANZOO_CACHE", str(tmp_path / "cache"))
+    _carded_site(fake_site, n=2)
+    parsed = {m.id: m for m in ganzoo.list_models()}
+    registry.refresh()
+    cached = {m.id: m for m in ganzoo.list_models()}
+    assert parsed.keys() == cached.keys()
+    for mid, entry in parsed.items():
+        assert cached[mid].card == entry.card and cached[mid].bundled == entry.bundled
+        assert cached[mid].card.metadata == entry.card.metadata and cached[mid].card.metrics == entry.card.metrics

@@ -73,18 +73,20 @@ def evaluate(name: str, data: str, split: str, metrics: str | None, n: int | Non
     """Evaluate NAME (a model id, hf-hub:org/repo, or a model folder) against the real data of --data.
 
     \b
-    ganzoo eval dcgan-digits --data builtin:digits                KID/FID/PR/IS/coverage, digit features
-    ganzoo eval dcgan-digits --data data/digits -n 500             the OpenCV digits (scripts/fetch_digits.py)
-    ganzoo eval cgan-digits --data builtin:digits --metrics accuracy,kid
-    ganzoo eval runs/x --data data/faces --extractor inception -n 5000
-    ganzoo eval runs/pix2pix-edges --data builtin:digit-edges      PSNR/SSIM/L1/KID/FID beside the baselines
-    ganzoo eval runs/cyclegan-bold --data builtin:digit-bold --json
-    ganzoo eval runs/x --data data/digits --write-card             record the numbers in the card
+    Examples:
+      ganzoo eval dcgan-digits --data builtin:digits                KID/FID/PR/IS/coverage, digit features
+      ganzoo eval dcgan-digits --data data/digits -n 500             the OpenCV digits (scripts/fetch_digits.py)
+      ganzoo eval cgan-digits --data builtin:digits --metrics accuracy,kid
+      ganzoo eval runs/x --data data/faces --extractor inception -n 5000
+      ganzoo eval runs/pix2pix-edges --data builtin:digit-edges      PSNR/SSIM/L1/KID/FID beside the baselines
+      ganzoo eval runs/cyclegan-bold --data builtin:digit-bold --json
+      ganzoo eval runs/x --data data/digits --write-card             record the numbers in the card
 
     Translators are measured beside two trivial baselines by the same protocol: identity (output = input) and a
-    per-channel colour transfer to the target domain's training statistics. Real-data features are cached
-    ($GANZOO_CACHE/stats or ~/.cache/ganzoo/stats), so a second run only samples. FID is biased upwards below
-    ~2,000 images per set: compare FIDs at equal N only, prefer KID for small sets.
+    per-channel colour transfer to the target domain's training statistics; speech enhancers beside the noisy
+    input and a Wiener filter (--data: a folder with clean/ and noisy/ WAVs of the same names). Real-data
+    features are cached ($GANZOO_CACHE/stats or ~/.cache/ganzoo/stats), so a second run only samples. FID is
+    biased upwards below ~2,000 images per set: compare FIDs at equal N only, prefer KID for small sets.
     """
     from pathlib import Path
 

@@ -6,15 +6,20 @@ from pathlib import Path
 
 import click
 
+from .main import CONTEXT_SETTINGS
 
-@click.command()
+__all__ = ["export"]
+
+
+@click.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("name")
 @click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript", "torch.export"]), default="onnx",
               show_default=True, help="what to write")
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="the folder to write (new or empty)")
+              help="the folder to write (new or empty; missing parent folders are created)")
 @click.option("--opset", type=click.IntRange(min=7), default=17, show_default=True, help="ONNX opset")
-@click.option("--component", "components", multiple=True, help="networks to export (default: those sample() uses)")
+@click.option("--component", "components", multiple=True, show_default="the networks sample() uses",
+              help="a network to export (repeatable)")
 def export(name: str, fmt: str, out_dir: Path, opset: int, components: tuple[str, ...]) -> None:
     """Export NAME's inference networks (eval mode, dynamic batch; dynamic height and width for translators).
 
@@ -23,8 +28,11 @@ def export(name: str, fmt: str, out_dir: Path, opset: int, components: tuple[str
     ONNX needs: pip install 'ganzoo[export]'.
 
     \b
-    ganzoo export cyclegan-horse2zebra --format onnx -o export/h2z
-    python export/h2z/example.py horse.jpg -o zebra.png
+    Examples:
+      ganzoo export dcgan-digits -o export/digits                   ONNX, checked with onnxruntime
+      ganzoo export cyclegan-horse2zebra --format onnx -o export/h2z
+      python export/h2z/example.py horse.jpg -o zebra.png
+      ganzoo export pix2pix-openmoji-line2color --format torchscript -o export/p2p
     """
     from ..export import export_model
 
