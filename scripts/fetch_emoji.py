@@ -15,9 +15,23 @@ Downloads (cached in ``data/downloads/``, each checked against the sha256 pinned
 Outputs (``data/`` is git-ignored; never commit it):
 
 ``data/openmoji-line2color/`` (pix2pix, aligned ``A|B`` pairs, A = black line art, B = colour)
-    ``{train,test}/<HEXCODE>.png``, each ``2·size × size``. Emoji of the ``flags`` group and skin-tone variants are
-    left out: their line art is the same for several colourings (one input, many right answers), which no
-    L1-trained translator can learn. About 10 % of the code points (chosen by a hash of the hexcode) are test.
+    ``{train,test}/<HEXCODE>.png``, each ``2·size × size``. A pair is a translation task only when its input
+    determines its target and colouring changes something, so these are left out (listed in ``left-out.csv``):
+
+    * emoji of the ``flags`` group and skin-tone variants (known from ``openmoji.csv``), and every pair whose
+      rendered line art is pixel-identical to another pair's with a different colouring (the blank flag frame of
+      OpenMoji's extra flags, red/blue/… circles, hearts, squares, hair colours): one input, many right answers,
+      which no L1-trained translator can learn;
+    * pairs whose colour drawing is their line art (no pixel differs by more than ``NO_COLOUR_LEVELS`` of 255:
+      black symbols, clock faces, regional indicators): nothing to translate — scored per image, each would count
+      at the PSNR cap for the identity baseline and measure nothing about colouring;
+    * repeats: pairs identical in both halves to a pair of a lower hexcode (``man cook`` = ``cook``) — only the
+      first is kept, so no test pair is also a training pair.
+
+    The left-out pairs are written to ``left-out/{ambiguous,no-colour,repeat}/`` (outside both splits), so a
+    model's behaviour on them can still be measured (``ganzoo eval … --split left-out/no-colour``).
+
+    About 10 % of the code points (chosen by a hash of the hexcode) are test.
 ``data/emoji-noto2twemoji/`` (CycleGAN, A = Noto, B = Twemoji)
     Single-code-point emoji that both sets draw. ``testA/<hex>.png`` and ``testB/<hex>.png`` are the same emoji
     (the held-out ground truth for SSIM/L1); the training code points are split in two disjoint halves, one
@@ -64,7 +78,10 @@ TEST_PERCENT = 10  # code points whose sha256("ganzoo-emoji-split:<hex>") % 100 
 SPLIT_SALT = "ganzoo-emoji-split:"
 NOTO_SIZE = 109  # the only size Noto Color Emoji's CBDT bitmaps come in (136×128 glyphs)
 SVG_OVERSAMPLE = 4
-FORMAT_VERSION = 1  # bump when the way images are made changes: a complete folder of another version is rebuilt
+#: bump a dataset's number when the way its images are made or chosen changes: a complete folder of another
+#: version is rebuilt (line2color 2: ambiguous, uncoloured and repeated pairs left out)
+FORMAT_VERSIONS = {"line2color": 2, "noto2twemoji": 1}
+NO_COLOUR_LEVELS = 8  # a colour drawing within this many 8-bit levels of its line art everywhere adds no colour
 DATASETS = ("line2color", "noto2twemoji")
 
 
@@ -222,7 +239,7 @@ def _complete(out: Path, stamp: str) -> bool:
 
 
 def _stamp(name: str, size: int) -> str:
-    return f"<!-- ganzoo-emoji {name} size={size} format={FORMAT_VERSION} -->"
+    return f"<!-- ganzoo-emoji {name} size={size} format={FORMAT_VERSIONS[name]} -->"
 
 
 def _package_rows(names: Iterable[str], downloads: Path) -> str:
@@ -234,8 +251,61 @@ def _package_rows(names: Iterable[str], downloads: Path) -> str:
     return "\n".join(rows)
 
 
+def _pixels(img: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(img, dtype=np.int16)
+
+
+def select_pairs(pairs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The pairs that are a translation task, and why each other one is left out.
+
+    ``pairs`` (sorted by hexcode) hold ``hexcode``, ``a`` and ``b`` (the rendered line art and colour drawing as
+    integer pixel arrays). Three rules, in this order: **ambiguous** — the line art is pixel-identical to another
+    pair's whose colouring differs (every such pair goes: the input does not decide the output); **no colour** —
+    no pixel of the colour drawing differs from the line art by more than :data:`NO_COLOUR_LEVELS` (nothing to
+    translate); **repeat** — both halves identical to a kept pair of a lower hexcode (kept once, so a repeat cannot
+    sit in both splits).
+
+    Args:
+        pairs (`list[dict]`): the rendered pairs, in hexcode order.
+
+    Returns:
+        `tuple[list[dict], dict[str, str]]`: the kept pairs (same order) and ``{hexcode: reason}`` for the others,
+        reason one of ``ambiguous``, ``no colour``, ``repeat``.
+
+    Example:
+        ```python
+        >>> kept, left_out = select_pairs(pairs)
+        >>> sorted(set(left_out.values()))
+        ['ambiguous', 'no colour', 'repeat']
+        ```
+    """
+    def key(x: Any) -> str:
+        return hashlib.sha256(x.tobytes()).hexdigest()
+
+    targets: dict[str, set[str]] = {}
+    for p in pairs:
+        p["_a"], p["_b"] = key(p["a"]), key(p["b"])
+        targets.setdefault(p["_a"], set()).add(p["_b"])
+    kept: list[dict[str, Any]] = []
+    left_out: dict[str, str] = {}
+    seen: set[tuple[str, str]] = set()
+    for p in pairs:
+        if len(targets[p["_a"]]) > 1:
+            left_out[p["hexcode"]] = "ambiguous"
+        elif int(abs(p["a"] - p["b"]).max()) <= NO_COLOUR_LEVELS:
+            left_out[p["hexcode"]] = "no colour"
+        elif (p["_a"], p["_b"]) in seen:
+            left_out[p["hexcode"]] = "repeat"
+        else:
+            seen.add((p["_a"], p["_b"]))
+            kept.append(p)
+    return kept, left_out
+
+
 def build_line2color(out: Path, size: int, downloads: Path) -> dict[str, Any]:
-    """OpenMoji black/svg → color/svg aligned pairs."""
+    """OpenMoji black/svg → color/svg aligned pairs (the translation-task pairs of :func:`select_pairs`)."""
     from PIL import Image
 
     tgz = fetch("openmoji", downloads)
@@ -244,10 +314,9 @@ def build_line2color(out: Path, size: int, downloads: Path) -> dict[str, Any]:
     rows = list(csv.DictReader(io.StringIO(files["package/data/openmoji.csv"].decode("utf-8"))))
     keep = [r for r in rows if r["group"] != "flags" and not r["skintone"]]
     dropped = len(rows) - len(keep)
-    w = _Writer(out)
-    counts = {"train": 0, "test": 0}
     missing = 0
     unrenderable: list[str] = []
+    rendered: list[dict[str, Any]] = []
     for r in sorted(keep, key=lambda r: r["hexcode"]):
         hexcode = r["hexcode"]
         black, color = files.get(f"package/black/svg/{hexcode}.svg"), files.get(f"package/color/svg/{hexcode}.svg")
@@ -263,13 +332,29 @@ def build_line2color(out: Path, size: int, downloads: Path) -> dict[str, Any]:
         pair = Image.new("RGB", (2 * size, size), (255, 255, 255))
         pair.paste(a, (0, 0))
         pair.paste(b, (size, 0))
-        split = "test" if is_test(hexcode) else "train"
-        w.add(f"{split}/{hexcode}.png", pair)
+        rendered.append({"hexcode": hexcode, "a": _pixels(a), "b": _pixels(b), "png": _png_bytes(pair),
+                         "annotation": r["annotation"]})
+    kept, left_out = select_pairs(rendered)
+    w = _Writer(out)
+    counts = {"train": 0, "test": 0}
+    for p in kept:
+        split = "test" if is_test(p["hexcode"]) else "train"
+        w.files[f"{split}/{p['hexcode']}.png"] = p["png"]
         counts[split] += 1
+    names = {p["hexcode"]: p for p in rendered}
+    for hexcode, reason in left_out.items():  # kept aside, never read as train/test: `--split left-out/no-colour`
+        w.files[f"left-out/{reason.replace(' ', '-')}/{hexcode}.png"] = names[hexcode]["png"]
     fingerprint = w.commit()
     (out / "LICENSE-openmoji.txt").write_bytes(files["package/LICENSE.txt"])
+    with open(out / "left-out.csv", "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["hexcode", "split", "reason", "annotation"])
+        for hexcode, reason in left_out.items():
+            writer.writerow([hexcode, "test" if is_test(hexcode) else "train", reason, names[hexcode]["annotation"]])
+    reasons = {k: sum(1 for v in left_out.values() if v == k) for k in ("ambiguous", "no colour", "repeat")}
+    test_out = sum(1 for h in left_out if is_test(h))
     return {"counts": counts, "fingerprint": fingerprint, "excluded": dropped, "missing": missing,
-            "unrenderable": unrenderable}
+            "unrenderable": unrenderable, "left_out": reasons, "left_out_test": test_out}
 
 
 def build_noto2twemoji(out: Path, size: int, downloads: Path) -> dict[str, Any]:
@@ -333,8 +418,11 @@ SOURCES = {
                 "Share-alike: anything adapted from these images — and, to be safe, models trained on them — is "
                 "offered under CC-BY-SA-4.0 with attribution. `LICENSE-openmoji.txt` is the package's licence file.",
         what="A = `black/svg` (line art), B = `color/svg` (the same drawing coloured), both rendered with cairosvg at "
-             "4× and Lanczos-downsampled, composited on white. Left out: the `flags` group and every skin-tone "
-             "variant (their line art is shared by several colourings)."),
+             "4× and Lanczos-downsampled, composited on white. Only pairs that are a translation task are kept: "
+             "left out are the `flags` group and every skin-tone variant, and any pair whose line art is drawn "
+             "identically for a differently coloured emoji (one input, many right answers); pairs whose colour "
+             "drawing is their line art (nothing to translate); and repeats of a kept pair (so none is in both "
+             "splits)."),
     "noto2twemoji": dict(
         folder="emoji-noto2twemoji", builder=build_noto2twemoji, packages=("noto", "twemoji"),
         title="Noto Color Emoji ↔ Twemoji (unaligned trainA/trainB, paired testA/testB for CycleGAN)",
@@ -383,6 +471,13 @@ def build(name: str, data_root: Path, size: int, force: bool) -> Path:
         bad = info["unrenderable"]
         extra = (f"\n- Left out: {info['excluded']} flag / skin-tone entries; {info['missing']} without both SVGs; "
                  f"{len(bad)} that cairosvg cannot render{': ' + ', '.join(bad) if bad else ''}.")
+    if "left_out" in info:
+        lo = info["left_out"]
+        extra += (f"\n- Not a translation task, left out (`left-out.csv`, images in `left-out/<reason>/`; "
+                  f"{sum(lo.values())} pairs of which "
+                  f"{info['left_out_test']} would be test): {lo['ambiguous']} ambiguous (line art shared with a "
+                  f"differently coloured emoji), {lo['no colour']} with no colour (the colour drawing is the line "
+                  f"art, no pixel off by more than {NO_COLOUR_LEVELS}/255), {lo['repeat']} repeats of a kept pair.")
     if "shared" in info:
         extra = f"\n- Shared single-code-point emoji: {info['shared']}."
     text = f"""{stamp}

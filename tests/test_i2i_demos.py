@@ -1,6 +1,7 @@
-"""The two image-to-image demos trained here and bundled in cards/ (issue 4): they load offline from the package,
+"""The image-to-image demos trained here and bundled in cards/ (issue 4): they load offline from the package,
 translate any image size, and their cards carry the measured metrics with protocols, the training command and
-the data's licence. No data is downloaded: the inputs are synthetic."""
+the data's licence; and the rule benchmarks/eval_i2i.py applies before bundling one (it must beat every trivial
+baseline). No data is downloaded: the inputs are synthetic."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from ganzoo.registry import list_models
 
 DEMOS = {
     # id: (the metrics the card must hold, the dataset licence it must name, the weights licence)
-    "pix2pix-openmoji-line2color": ({"psnr", "ssim", "l1", "kid"}, "CC-BY-SA-4.0", "cc-by-sa-4.0"),
     "cyclegan-noto2twemoji": ({"kid", "psnr", "ssim", "l1", "psnr_BtoA", "ssim_BtoA", "l1_BtoA", "kid_BtoA"},
                               "CC-BY-4.0", "cc-by-4.0"),
 }
@@ -79,3 +79,68 @@ def test_demo_card_records_training_data_licence_and_metrics(model_id):
             assert proto["extractor"] == "effnet" and proto["extractor_sha256"]
         else:
             assert 0 <= m["value"] < 100 and proto["pairs"] == proto["n_generated"]
+
+
+def _benchmark():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "eval_i2i.py"
+    spec = importlib.util.spec_from_file_location("eval_i2i", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _report(model: dict, baselines: dict):
+    """An EvalReport with the given model values and {baseline: {metric: value}}."""
+    from ganzoo.metrics.report import BaselineResult, EvalReport, MetricResult
+
+    def results(values):
+        return [MetricResult(name=k, value=v) for k, v in values.items()]
+
+    return EvalReport(model="m", plugin="pix2pix", task="paired-translation", results=results(model), protocol={},
+                      timings={}, cache={}, baselines=[BaselineResult(name=b, description=b, results=results(v))
+                                                       for b, v in baselines.items()])
+
+
+def test_bundling_rule_names_every_metric_a_demo_loses_or_ties_on():
+    mod = _benchmark()
+    names, bases = ("psnr", "ssim", "l1", "kid"), ("identity", "colour-transfer")
+    base = {"identity": {"psnr": 16.31, "ssim": 0.9098, "l1": 0.0659, "kid": 0.069},
+            "colour-transfer": {"psnr": 15.94, "ssim": 0.9085, "l1": 0.1012, "kid": 0.063}}
+    winner = _report({"psnr": 17.6, "ssim": 0.92, "l1": 0.06, "kid": 0.03}, base)
+    assert mod.shortfalls(winner, names, bases) == []
+    # higher-is-better and lower-is-better both count, and a tie is not a win
+    loser = _report({"psnr": 17.6, "ssim": 0.8922, "l1": 0.0659, "kid": 0.03}, base)
+    assert mod.shortfalls(loser, names, bases) == [
+        "ssim 0.8922 vs identity 0.9098", "ssim 0.8922 vs colour-transfer 0.9085", "l1 0.0659 vs identity 0.0659"]
+    with pytest.raises(KeyError, match="colour-transfer"):
+        mod.shortfalls(loser, names, ("colour-transfer", "nope"))
+
+
+def test_make_cards_does_not_bundle_a_demo_that_loses(tmp_path, monkeypatch, capsys):
+    """--make-cards measures a gated demo's run folder first and writes no card when it loses a metric."""
+    import ganzoo.metrics
+
+    mod = _benchmark()
+    mid = "pix2pix-openmoji-line2color"
+    assert set(mod.MODELS[mid]["must_beat"]) == {"identity", "colour-transfer"}
+    base = {"identity": {"psnr": 16.3, "ssim": 0.91, "l1": 0.066, "kid": 0.069},
+            "colour-transfer": {"psnr": 15.9, "ssim": 0.908, "l1": 0.10, "kid": 0.063}}
+    seen = []
+
+    def fake_evaluate(folder, data, **kw):
+        seen.append((folder, data, kw["metrics"], kw["seed"], kw["extractor"]))
+        return _report({"psnr": 17.6, "ssim": 0.8922, "l1": 0.0616, "kid": 0.035}, base)
+
+    monkeypatch.setattr(ganzoo.metrics, "evaluate", fake_evaluate)
+    monkeypatch.setattr(mod, "ROOT", tmp_path)
+    monkeypatch.chdir(tmp_path)  # main() changes into ROOT; restored afterwards
+    assert mod.main(["--make-cards", "--only", mid, "--out", str(tmp_path / "results")]) == 0
+    assert seen == [(str(tmp_path / mod.MODELS[mid]["run"]), str(tmp_path / mod.MODELS[mid]["data"]),
+                     "psnr,ssim,l1,kid", 0, "effnet")]
+    out = capsys.readouterr().out
+    assert f"not bundling {mid}" in out and "ssim 0.8922 vs identity 0.91" in out
+    assert not (tmp_path / "cards" / mid).exists()
+

@@ -32,7 +32,7 @@ def export(name: str, fmt: str, out_dir: Path, opset: int, components: tuple[str
       ganzoo export dcgan-digits -o export/digits                   ONNX, checked with onnxruntime
       ganzoo export cyclegan-horse2zebra --format onnx -o export/h2z
       python export/h2z/example.py horse.jpg -o zebra.png
-      ganzoo export pix2pix-openmoji-line2color --format torchscript -o export/p2p
+      ganzoo export cyclegan-noto2twemoji --format torchscript -o export/emoji
     """
     from ..export import export_model
 

@@ -102,7 +102,6 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
       ganzoo sample cgan-digits --condition 7 -n 16 -o 7.png    sixteen 7s
       ganzoo sample dcgan-digits --drs -n 64 -o drs.png         discriminator rejection sampling
       ganzoo sample vae-digits -n 64 -o vae.png                 decode codes drawn from the prior
-      ganzoo sample pix2pix-openmoji-line2color --input line.png -o colour.png
       ganzoo sample cyclegan-noto2twemoji --input emoji/ -o out/    a folder of images → a folder
       ganzoo sample cyclegan-noto2twemoji --direction BtoA --input e.png -o out/noto.png
       ganzoo sample runs/unit --interpolate --input a.png --input-b b.png -o path.png

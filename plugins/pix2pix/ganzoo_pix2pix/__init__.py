@@ -11,7 +11,7 @@ plugin = Plugin(
     impl="ganzoo_pix2pix.model:Pix2Pix",
     components=("G", "D"),
     inference=("G",),
-    default_tag="openmoji-line2color",  # the bundled model: load("pix2pix") must run offline
+    default_tag="facades-label2photo",  # the authors' model (no pix2pix demo is bundled: none beats identity)
     # 64² with 6 halvings keeps one dropout layer in the tiny U-Net (num_downs - 5 of them)
     tiny_config={"image_size": 64, "load_size": 72, "num_downs": 6, "ngf": 4, "ndf": 4},
     description=(

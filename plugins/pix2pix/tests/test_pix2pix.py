@@ -395,4 +395,4 @@ def test_all_5_cards_are_listed_with_the_authors_file_as_source() -> None:
                           "map2sat": "BtoA", "sat2map": "AtoB"}
     from ganzoo.registry import get_plugin
 
-    assert get_plugin("pix2pix").default_tag == "openmoji-line2color"  # a bundled model: it runs
+    assert get_plugin("pix2pix").default_tag == "facades-label2photo"  # the authors' model, a listed entry
