@@ -28,6 +28,9 @@ Outputs (``data/`` is git-ignored; never commit it):
     by Noto and by Twemoji. ``test/<domain>/<style>-<key>.png`` holds a held-out emoji in all six domains (the
     ground truth of every domain pair); in ``train/`` each (emoji, style) appears in exactly one domain, chosen by
     a hash, so training never sees the same drawing in two skin tones.
+``data/emoji-default2dark/`` (CycleGAN, A = the default yellow tone, B = the dark tone)
+    The same emoji: ``testA/X.png`` and ``testB/X.png`` are one held-out emoji in both tones; each training
+    (emoji, style) is drawn in one tone only. The two skin-tone recipes live in ``emoji_skintone.py``.
 
 Every image is composited on white and resized with Lanczos to ``size``² (SVGs are rendered by cairosvg at 4× and
 downsampled). Each folder gets a ``SOURCE.md`` (provenance, versions, sha256 of the downloads, licences, counts and
@@ -71,11 +74,7 @@ SPLIT_SALT = "ganzoo-emoji-split:"
 NOTO_SIZE = 109  # the only size Noto Color Emoji's CBDT bitmaps come in (136×128 glyphs)
 SVG_OVERSAMPLE = 4
 FORMAT_VERSION = 1  # bump when the way images are made changes: a complete folder of another version is rebuilt
-DATASETS = ("line2color", "noto2twemoji", "skintone")
-#: the skin-tone domains in index order: (folder name, the modifier's code point or None for the default yellow)
-SKIN_TONES = (("default", None), ("light", "1F3FB"), ("medium-light", "1F3FC"), ("medium", "1F3FD"),
-              ("medium-dark", "1F3FE"), ("dark", "1F3FF"))
-SKINTONE_TEST_PERCENT = 15  # emoji whose sha256("ganzoo-emoji-split:<key>") % 100 < this are test
+DATASETS = ("line2color", "noto2twemoji", "skintone", "default2dark")
 
 
 # -- downloads ----------------------------------------------------------------------------------------------------
@@ -346,64 +345,6 @@ def build_noto2twemoji(out: Path, size: int, downloads: Path) -> dict[str, Any]:
     return {"counts": counts, "fingerprint": fingerprint, "shared": len(chosen)}
 
 
-def _chars(unified: str) -> str:
-    return "".join(chr(int(h, 16)) for h in unified.split("-"))
-
-
-def build_skintone(out: Path, size: int, downloads: Path) -> dict[str, Any]:
-    """Six skin-tone domains of the same People & Body emoji, drawn by Noto and by Twemoji."""
-    from PIL import Image
-
-    tgz = fetch("twemoji", downloads)
-    deb = fetch("noto", downloads)
-    files = _tar_members(tgz, lambda n: n.startswith("package/img/twitter/64/")
-                         or n in ("package/emoji.json", "package/LICENSE"))
-    font_copy, noto_license = _noto_font(deb, out.parent / "downloads")
-    renderer = NotoRenderer(font_copy)
-    entries = json.loads(files["package/emoji.json"])
-    tone_keys = [cp for _, cp in SKIN_TONES[1:]]
-    # emoji → its six variants: (unified code sequence, twemoji image file) per domain
-    chosen: list[tuple[str, list[tuple[str, str]]]] = []
-    skipped = 0
-    for e in entries:
-        var = e.get("skin_variations") or {}
-        if not e.get("has_img_twitter") or any(k not in var for k in tone_keys):
-            continue  # multi-person emoji list 25 tone pairs instead of five single tones
-        variants = [(e["unified"], e["image"])] + [(var[k]["unified"], var[k]["image"]) for k in tone_keys]
-        ok = all(f"package/img/twitter/64/{img}" in files and renderer.single_glyph(_chars(u)) for u, img in variants)
-        if not ok:
-            skipped += 1
-            continue
-        chosen.append((e["unified"].lower(), variants))
-    chosen.sort()
-    w = _Writer(out)
-    counts: dict[str, int] = {}
-    n_test = 0
-    for key, variants in chosen:
-        drawings = {"noto": [renderer.render(_chars(u), size) for u, _ in variants],
-                    "twemoji": [_resized(_on_white(Image.open(io.BytesIO(files[f"package/img/twitter/64/{img}"]))),
-                                         size) for _, img in variants]}
-        test = int(hashlib.sha256((SPLIT_SALT + key).encode()).hexdigest(), 16) % 100 < SKINTONE_TEST_PERCENT
-        n_test += test
-        for style, images in drawings.items():
-            if test:
-                picks = range(len(SKIN_TONES))  # every domain: the ground truth of every pair
-            else:  # one domain per (emoji, style), so no training drawing appears in two skin tones
-                h = hashlib.sha256(f"ganzoo-emoji-skintone:{style}:{key}".encode()).hexdigest()
-                picks = [int(h, 16) % len(SKIN_TONES)]
-            split = "test" if test else "train"
-            for i in picks:
-                rel = f"{split}/{SKIN_TONES[i][0]}/{style}-{key}.png"
-                w.add(rel, images[i])
-                counts[f"{split}/{SKIN_TONES[i][0]}"] = counts.get(f"{split}/{SKIN_TONES[i][0]}", 0) + 1
-    fingerprint = w.commit()
-    (out / "LICENSE-twemoji-datasource.txt").write_bytes(files["package/LICENSE"])
-    (out / "COPYRIGHT-noto-color-emoji.txt").write_bytes(noto_license)
-    return {"counts": dict(sorted(counts.items())), "fingerprint": fingerprint,
-            "emoji": f"{len(chosen)} emoji ({n_test} test, {len(chosen) - n_test} train; {skipped} left out: a "
-                     f"variant missing or not one Noto glyph)"}
-
-
 SOURCES = {
     "line2color": dict(
         folder="openmoji-line2color", builder=build_line2color, packages=("openmoji",),
@@ -427,28 +368,19 @@ SOURCES = {
              "`testB/X.png` are the same emoji (ground truth for SSIM/L1). The training code points are split in "
              "two disjoint halves by a hash: one half drawn as Noto (`trainA`), the other as Twemoji (`trainB`), so "
              "no training emoji appears in both domains."),
-    "skintone": dict(
-        folder="emoji-skintone", builder=build_skintone, packages=("noto", "twemoji"),
-        title="Emoji skin tones: six domains (one folder each) for StarGAN, with held-out ground truth",
-        licence="Noto Color Emoji images **Apache-2.0**, the font **OFL-1.1** (© Google Inc.; "
-                "`COPYRIGHT-noto-color-emoji.txt` is Debian's copyright file). Twemoji graphics **CC-BY-4.0** "
-                "(© Twitter, Inc. and other contributors; attribution required), packaged by emoji-datasource-twitter "
-                "(code MIT, `LICENSE-twemoji-datasource.txt`).",
-        what="The People & Body emoji that emoji-datasource-twitter lists with all five single skin-tone variants "
-             "(U+1F3FB light … U+1F3FF dark) and that Noto draws as one glyph in every variant, each drawn by Noto "
-             "(Pillow, size 109, embedded colour, padded square on white) and by Twemoji (64-px PNG on white), "
-             "Lanczos-resized. Domains (folder names, in index order): default (yellow), light, medium-light, "
-             "medium, medium-dark, dark. `test/<domain>/<style>-<key>.png` holds every held-out emoji in all six "
-             "domains in both styles (the ground truth of every domain pair, matched by file name); in `train/` "
-             "each (emoji, style) appears in one domain only, chosen by sha256(\"ganzoo-emoji-skintone:<style>:"
-             "<key>\"), so training is unpaired.",
-        split=f'an emoji is test when sha256("{SPLIT_SALT}<key>") mod 100 < {SKINTONE_TEST_PERCENT} (key: its '
-              f'default code sequence, lower case)'),
 }
 
 
+def _sources() -> dict[str, dict[str, Any]]:
+    """Every dataset's recipe (the skin-tone ones live in emoji_skintone.py, beside this script)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import emoji_skintone
+
+    return {**SOURCES, **emoji_skintone.SOURCES}
+
+
 def build(name: str, data_root: Path, size: int, force: bool) -> Path:
-    src = SOURCES[name]
+    src = _sources()[name]
     out = data_root / str(src["folder"])
     stamp = _stamp(name, size)
     if not force and _complete(out, stamp):
