@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
             acc = float((torch.cat([f.logits(xt[i:i + 256]).argmax(1) for i in range(0, len(xt), 256)]) == yt)
                         .float().mean())
         print(f"epoch {epoch + 1}/{args.epochs}: loss {loss.item():.4f}, testA accuracy {acc:.4f}", flush=True)
+    with torch.no_grad():  # the code's RMS over the training images: f(x) is divided by it (see Encoder)
+        codes = torch.cat([f.body(x[i:i + 256]).flatten(1) for i in range(0, len(x), 256)])
+        f.scale.fill_(float(codes.pow(2).mean().sqrt()))
     seconds = time.perf_counter() - t0
     fingerprint = (args.data / "SOURCE.md").read_text(encoding="utf-8").split("Fingerprint", 1)[-1]
     fingerprint = fingerprint.split("`")[1] if "`" in fingerprint else "?"
@@ -108,7 +111,8 @@ digit classifier on the **source domain only**: the {len(x)} labelled printed di
 - Command: `{command}` (Adam, cosine-annealed learning rate, cross-entropy), {seconds:.0f} s on
   {platform.machine()} CPU ({torch.get_num_threads()} thread(s)), torch {torch.__version__}.
 - Accuracy on the {len(xt)} held-out printed digits of `testA`: **{acc:.4f}**.
-- Parameters: {n_params:,} (f.body: the encoder; f.head: the classifier used only for pretraining).
+- Parameters: {n_params:,} (f.body: the encoder; f.head: the classifier used only for pretraining); f.scale =
+  {float(f.scale):.4f}, the code's root mean square over the training images (DTN's f(x) is the code divided by it).
 - sha256: `{digest}` (pinned in `ENCODERS` in `ganzoo_dtn/model.py`).
 """, encoding="utf-8")
     print(json.dumps({"file": str(path.relative_to(ROOT)), "sha256": digest, "test_accuracy": acc,

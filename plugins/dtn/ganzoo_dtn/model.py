@@ -25,7 +25,9 @@ f's inputs have the source's channels; target images and G's outputs (grey for M
 to them (or averaged, for a grey source), as the paper feeds MNIST digits to the SVHN-trained f.
 
 Reading of the paper where it is not explicit (named in the cards): f's fourth pooling is a global max over its
-4×4 map (so the code is 128-d, as the paper says); g's fourth transposed convolution is its output layer (tanh,
+4×4 map (so the code is 128-d, as the paper says); the code is divided by its root mean square over f's
+pretraining images (a constant stored with f), so α weighs the f-constancy MSE against unit-scale codes — the
+raw ReLU codes of our f have an RMS near 10, which would multiply α by ~100; g's fourth transposed convolution is its output layer (tanh,
 no batch norm), D's fourth convolution its 3-logit output (no batch norm); g and D follow DCGAN's widths and
 N(0, 0.02) initialisation (the paper refers to Radford et al. for details); the optimiser is DCGAN's Adam 2e-4,
 β = (0.5, 0.999) with one D update per G update (the paper states neither).
@@ -61,7 +63,7 @@ WEIGHTS = Path(__file__).resolve().parent / "weights"
 ENCODERS: dict[str, dict[str, Any]] = {
     "print-digits": {
         "file": "print-digits-encoder.safetensors",
-        "sha256": "dafae4733be85eb88b20f57ba2d8baeb11592ebce9825ec6ca85d6cb70a7a0ed",
+        "sha256": "c0c8e7ce9d3b0c6bf86d2bd0f765b1c802ce859ee1ae3195a7635ee44df7c69a",
         "f_dims": (64, 128, 256, 128), "input_channels": 3, "num_classes": 10,
         "about": "digit classifier trained on the source domain of data/digits-print2hand (printed digits in 18 "
                  "typefaces, random colours; scripts/fetch_fonts.py)",
@@ -140,13 +142,16 @@ class Encoder(nn.Module):
         self.body = nn.Sequential(*layers)
         self.head = nn.Linear(c, num_classes)
         self.channels = channels
+        # the code's root mean square over the pretraining images, set after pretraining: f(x) is divided by it so
+        # the f-constancy loss (MSE on codes) weighs α against unit-scale codes whatever f's raw ReLU scale is
+        self.register_buffer("scale", torch.ones(()))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x).flatten(1)
+        return self.body(x).flatten(1) / self.scale
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits (the pretraining task)."""
-        return self.head(self.forward(x))
+        return self.head(self.body(x).flatten(1))
 
 
 class Decoder(nn.Module):
