@@ -148,7 +148,10 @@ class MultiDomainTranslation(Task):
                                                  "inverted): the same digit in every domain"})
     batch_keys = ("image", "label")
     output_suffixes = (".png", ".jpg", ".jpeg")
-    metrics = ("kid", "fid")
+    metrics = ("psnr", "ssim", "l1", "kid", "fid")  # kid/fid per target domain; pixel metrics where pairs are known
+
+    def eval_plan(self) -> str | None:
+        return "ganzoo.metrics.domains:MultiDomainPlan"
 
     # -- domains --------------------------------------------------------------------------------------------
 
