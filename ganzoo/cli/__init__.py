@@ -50,6 +50,7 @@ def _setup_logging() -> None:
 #: Commands that live in their own modules, imported on first use (click's LazyGroup recipe).
 LAZY_COMMANDS = {
     "convert": "ganzoo.cli.convert:convert",
+    "diagnose": "ganzoo.cli.diagnose:diagnose",
     "eval": "ganzoo.cli.evaluate:evaluate",
     "export": "ganzoo.cli.export:export",
 }
