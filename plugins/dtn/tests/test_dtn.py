@@ -72,6 +72,25 @@ def test_the_shipped_encoder_is_fixed_and_pinned(tmp_path: Path, monkeypatch) ->
         dtn.encoder_path("print-digits")
 
 
+def test_a_meta_build_reads_no_encoder_file(monkeypatch) -> None:
+    """The loader's shape check builds on the meta device: f stays unallocated and its file is not read (copying
+    real tensors into meta parameters is a silent no-op that PyTorch warns about)."""
+    import warnings
+
+    from ganzoo_dtn import model as dtn
+
+    from ganzoo.registry import get_plugin
+
+    def refuse(name: str) -> Path:
+        raise AssertionError("a meta build read the encoder file")
+
+    monkeypatch.setattr(dtn, "encoder_path", refuse)
+    with warnings.catch_warnings(), torch.device("meta"):
+        warnings.simplefilter("error")
+        m = get_plugin("dtn").load_impl().build(dtn.DTNConfig(g_dim=4, d_dim=4))
+    assert m.f.head.weight.is_meta and tuple(m.f.head.weight.shape) == (10, 128)
+
+
 def test_the_shipped_encoder_reads_printed_digits() -> None:
     """The encoder classifies rendered printed digits (its pretraining task) — a check that the file is f."""
     from PIL import Image, ImageDraw, ImageFont
