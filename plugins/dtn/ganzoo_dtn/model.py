@@ -27,10 +27,10 @@ to them (or averaged, for a grey source), as the paper feeds MNIST digits to the
 Reading of the paper where it is not explicit (named in the cards): f's fourth pooling is a global max over its
 4×4 map (so the code is 128-d, as the paper says); the code is divided by its root mean square over f's
 pretraining images (a constant stored with f), so α weighs the f-constancy MSE against unit-scale codes — the
-raw ReLU codes of our f have an RMS near 10, which would multiply α by ~100; g's fourth transposed convolution is its output layer (tanh,
-no batch norm), D's fourth convolution its 3-logit output (no batch norm); g and D follow DCGAN's widths and
-N(0, 0.02) initialisation (the paper refers to Radford et al. for details); the optimiser is DCGAN's Adam 2e-4,
-β = (0.5, 0.999) with one D update per G update (the paper states neither).
+raw ReLU codes of our f have an RMS near 10, which would multiply α by ~100; g's fourth transposed convolution
+is its output layer (tanh, no batch norm), D's fourth convolution its 3-logit output (no batch norm); g and D
+follow DCGAN's widths and N(0, 0.02) initialisation (the paper refers to Radford et al. for details); the
+optimiser is DCGAN's Adam 2e-4, β = (0.5, 0.999) with one D update per G update (the paper states neither).
 """
 
 from __future__ import annotations
