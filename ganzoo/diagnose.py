@@ -88,7 +88,7 @@ def round_trip(model: Any, *, direction: str | None = None, domain: Any = None,
         UsageError: a one-way model, a missing generator, or missing/invalid domains.
 
     Example:
-        >>> trip = round_trip(ganzoo.load("cyclegan-emoji-default2dark"))      # default → dark → default
+        >>> trip = round_trip(ganzoo.load("runs/cyclegan-emoji-default2dark"))      # default → dark → default
         >>> trip = round_trip(stargan, domain="dark", source_domain="default")  # default → dark → default
     """
     name = _model_name(model)
@@ -281,7 +281,7 @@ def diagnose(model: Any, images: torch.Tensor, *, reference: torch.Tensor | None
         UsageError: a one-way model, bad domains, malformed ``images`` or ``reference``.
 
     Example:
-        >>> d = diagnose(ganzoo.load("cyclegan-emoji-default2dark"), x, reference=y_true)
+        >>> d = diagnose(ganzoo.load("runs/cyclegan-emoji-default2dark"), x, reference=y_true)
         >>> d.row("noise σ=2/255")["l1_ratio"], d.verdict
     """
     trip = round_trip(model, direction=direction, domain=domain, source_domain=source_domain)

@@ -33,8 +33,8 @@ for s in "${steps[@]}"; do
                --set g_conv_dim=32 --set d_conv_dim=32 --set g_repeat_num=4 --set d_repeat_num=4 \
                --set sample_every=250 --set checkpoint_every=500 ;;
     # the paper's digit networks and weights (α = β = 15, γ = 0) with the shipped print-digits encoder f
-    dtn) run runs/dtn-print2hand dtn --data data/digits-print2hand --max-steps 2000 --batch-size 32 "${quiet[@]}" \
-               --set g_dim=32 --set d_dim=32 --set sample_every=500 --set checkpoint_every=500 ;;
+    dtn) run runs/dtn-print2hand dtn --data data/digits-print2hand --max-steps 1200 --batch-size 32 "${quiet[@]}" \
+               --set g_dim=32 --set d_dim=32 --set sample_every=200 --set checkpoint_every=200 ;;
     # the paper's recipe (LSGAN, λ 10, identity 0.5, pool 50, batch 1, linear decay) at 32 px, small networks
     cyclegan) run runs/cyclegan-emoji-default2dark cyclegan --data data/emoji-default2dark --max-steps 16000 \
                "${quiet[@]}" --set image_size=32 --set load_size=36 --set n_layers_D=2 --set ndf=32 --set ngf=16 \

@@ -56,9 +56,9 @@ def diagnose(name: str, input_path: Path, output: Path, reference: Path | None, 
     """Measure whether NAME's round trip depends on information hidden in the intermediate image.
 
     \b
-    ganzoo diagnose cyclegan-emoji-default2dark --input data/emoji-default2dark/testA \\
+    ganzoo diagnose runs/cyclegan-emoji-default2dark --input data/emoji-default2dark/testA \\
         --reference data/emoji-default2dark/testB -o diag/
-    ganzoo diagnose stargan-digits-fonts --input digits/ --source-domain sans --domain hand -o d.png
+    ganzoo diagnose runs/stargan-digits-fonts --input digits/ --source-domain sans --domain hand -o d.png
 
     It translates each input x to y = G(x) and back, unperturbed and after invisible perturbations of y (noise
     of 1–4 grey levels, JPEG, a slight blur), and compares the round trip's error with a non-hiding model's
