@@ -292,14 +292,22 @@ class PairedTranslationConfig(TranslationConfig):
 
 @dataclasses.dataclass
 class DomainConfig(ImageConfig):
-    """One translator between ``num_domains`` image domains (one folder per domain)."""
+    """One translator between ``num_domains`` image domains (one folder per domain), named by ``domain_names``
+    (empty: the domains are known by index, and the data's sorted folder names are used)."""
 
     num_domains: int = dataclasses.field(default=5, metadata={"help": "number of domains"})
+    domain_names: tuple[str, ...] = dataclasses.field(
+        default=(), metadata={"help": "the domains' names in index order (= the data's folder names); empty: indices"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.num_domains < 2:
             raise ValueError(f"num_domains must be ≥ 2, got {self.num_domains}")
+        names = tuple(self.domain_names)
+        if names and len(names) != self.num_domains:
+            raise ValueError(f"domain_names has {len(names)} names but num_domains is {self.num_domains}")
+        if len(set(names)) != len(names) or any(not n or n == "all" or n.isdigit() for n in names):
+            raise ValueError(f"domain_names must be distinct, non-empty, not numbers and not 'all', got {list(names)}")
 
 
 @dataclasses.dataclass

@@ -1,6 +1,6 @@
 """Build the two offline image-to-image datasets of the bundled pix2pix and CycleGAN demos from registry packages.
 
-    python scripts/fetch_emoji.py                    # both datasets at 64 px under data/
+    python scripts/fetch_emoji.py                    # every dataset at 64 px under data/
     python scripts/fetch_emoji.py --only line2color --size 128
     python scripts/fetch_emoji.py --force            # rebuild even when a complete folder exists
 
@@ -36,6 +36,15 @@ Outputs (``data/`` is git-ignored; never commit it):
     Single-code-point emoji that both sets draw. ``testA/<hex>.png`` and ``testB/<hex>.png`` are the same emoji
     (the held-out ground truth for SSIM/L1); the training code points are split in two disjoint halves, one
     drawn as Noto (``trainA``) and the other as Twemoji (``trainB``), so training never sees a pair.
+``data/emoji-skintone/`` (StarGAN, six domains: ``default`` (yellow), ``light``, ``medium-light``, ``medium``,
+    ``medium-dark``, ``dark`` — the Unicode skin-tone modifiers U+1F3FB…U+1F3FF)
+    The 310 People & Body emoji that emoji-datasource-twitter lists with the five single-tone variants, each drawn
+    by Noto and by Twemoji. ``test/<domain>/<style>-<key>.png`` holds a held-out emoji in all six domains (the
+    ground truth of every domain pair); in ``train/`` each (emoji, style) appears in exactly one domain, chosen by
+    a hash, so training never sees the same drawing in two skin tones.
+``data/emoji-default2dark/`` (CycleGAN, A = the default yellow tone, B = the dark tone)
+    The same emoji: ``testA/X.png`` and ``testB/X.png`` are one held-out emoji in both tones; each training
+    (emoji, style) is drawn in one tone only. The two skin-tone recipes live in ``emoji_skintone.py``.
 
 Every image is composited on white and resized with Lanczos to ``size``² (SVGs are rendered by cairosvg at 4× and
 downsampled). Each folder gets a ``SOURCE.md`` (provenance, versions, sha256 of the downloads, licences, counts and
@@ -80,9 +89,9 @@ NOTO_SIZE = 109  # the only size Noto Color Emoji's CBDT bitmaps come in (136×1
 SVG_OVERSAMPLE = 4
 #: bump a dataset's number when the way its images are made or chosen changes: a complete folder of another
 #: version is rebuilt (line2color 2: ambiguous, uncoloured and repeated pairs left out)
-FORMAT_VERSIONS = {"line2color": 2, "noto2twemoji": 1}
+FORMAT_VERSIONS = {"line2color": 2, "noto2twemoji": 1, "skintone": 1, "default2dark": 1}
 NO_COLOUR_LEVELS = 8  # a colour drawing within this many 8-bit levels of its line art everywhere adds no colour
-DATASETS = ("line2color", "noto2twemoji")
+DATASETS = ("line2color", "noto2twemoji", "skintone", "default2dark")
 
 
 # -- downloads ----------------------------------------------------------------------------------------------------
@@ -190,6 +199,11 @@ class NotoRenderer:
         """Whether the font draws ``text`` (an unmapped character has an empty box: .notdef is blank here)."""
         left, top, right, bottom = self.font.getbbox(text)
         return bottom > top and right > left
+
+    def single_glyph(self, text: str) -> bool:
+        """Whether ``text`` (a sequence: ZWJ, skin-tone modifier) is drawn as one glyph, not a fallback row."""
+        left, top, right, bottom = self.font.getbbox(text)
+        return 0 < right - left <= 136 and bottom > top
 
     def render(self, text: str, size: int) -> Any:
         from PIL import Image, ImageDraw
@@ -357,6 +371,19 @@ def build_line2color(out: Path, size: int, downloads: Path) -> dict[str, Any]:
             "unrenderable": unrenderable, "left_out": reasons, "left_out_test": test_out}
 
 
+def _noto_font(deb: Path, downloads: Path) -> tuple[Path, bytes]:
+    """Extract NotoColorEmoji.ttf from the .deb into ``downloads``; returns it and Debian's copyright file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        res = subprocess.run(["dpkg-deb", "-x", str(deb), tmp], capture_output=True, text=True)
+        if res.returncode != 0:
+            raise SystemExit(f"dpkg-deb -x {deb} failed: {res.stderr}")
+        font_path = Path(tmp) / "usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
+        noto_license = (Path(tmp) / "usr/share/doc/fonts-noto-color-emoji/copyright").read_bytes()
+        font_copy = downloads / "NotoColorEmoji-2.042.ttf"
+        shutil.copyfile(font_path, font_copy)
+    return font_copy, noto_license
+
+
 def build_noto2twemoji(out: Path, size: int, downloads: Path) -> dict[str, Any]:
     """Noto Color Emoji (A) ↔ Twemoji (B) on shared single code points."""
     from PIL import Image
@@ -365,14 +392,7 @@ def build_noto2twemoji(out: Path, size: int, downloads: Path) -> dict[str, Any]:
     deb = fetch("noto", downloads)
     files = _tar_members(tgz, lambda n: n.startswith("package/img/twitter/64/")
                          or n in ("package/emoji.json", "package/LICENSE"))
-    with tempfile.TemporaryDirectory() as tmp:
-        res = subprocess.run(["dpkg-deb", "-x", str(deb), tmp], capture_output=True, text=True)
-        if res.returncode != 0:
-            raise SystemExit(f"dpkg-deb -x {deb} failed: {res.stderr}")
-        font_path = Path(tmp) / "usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"
-        noto_license = (Path(tmp) / "usr/share/doc/fonts-noto-color-emoji/copyright").read_bytes()
-        font_copy = out.parent / "downloads" / "NotoColorEmoji-2.042.ttf"
-        shutil.copyfile(font_path, font_copy)
+    font_copy, noto_license = _noto_font(deb, out.parent / "downloads")
     renderer = NotoRenderer(font_copy)
     entries = json.loads(files["package/emoji.json"])
     chosen: list[tuple[str, str, bytes]] = []  # (key, text, twemoji png)
@@ -439,8 +459,16 @@ SOURCES = {
 }
 
 
+def _sources() -> dict[str, dict[str, Any]]:
+    """Every dataset's recipe (the skin-tone ones live in emoji_skintone.py, beside this script)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import emoji_skintone
+
+    return {**SOURCES, **emoji_skintone.SOURCES}
+
+
 def build(name: str, data_root: Path, size: int, force: bool) -> Path:
-    src = SOURCES[name]
+    src = _sources()[name]
     out = data_root / str(src["folder"])
     stamp = _stamp(name, size)
     if not force and _complete(out, stamp):
@@ -480,6 +508,8 @@ def build(name: str, data_root: Path, size: int, force: bool) -> Path:
                   f"art, no pixel off by more than {NO_COLOUR_LEVELS}/255), {lo['repeat']} repeats of a kept pair.")
     if "shared" in info:
         extra = f"\n- Shared single-code-point emoji: {info['shared']}."
+    if "emoji" in info:
+        extra = f"\n- Emoji: {info['emoji']}."
     text = f"""{stamp}
 # {src['title']}
 
@@ -499,7 +529,7 @@ folder; re-run the script to rebuild it (it is deterministic: the same packages 
 {src['what']}
 
 - Size: {size}×{size} px per image, RGB PNG.
-- Split: a code point is test when sha256("{SPLIT_SALT}<hex>") mod 100 < {TEST_PERCENT}.
+- Split: {src.get('split', f'a code point is test when sha256("{SPLIT_SALT}<hex>") mod 100 < {TEST_PERCENT}')}.
 - Files: {counts}.{extra}
 - Rendered with {versions}.
 - Fingerprint (sha256 over every written file's relative path and bytes, in name order): `{info['fingerprint']}`

@@ -323,3 +323,28 @@ def test_docs_training_lists_every_trainer_option_with_its_default() -> None:
     fields = dataclasses.fields(TrainerOptions)
     assert list(documented) == [f.name for f in fields]
     assert all(documented[f.name] == shown(f.default) for f in fields)
+
+
+def test_resume_accepts_a_run_saved_before_a_field_was_added(tmp_path: Path) -> None:
+    """A field a plugin added later (``added_later``, its default the earlier behaviour) is absent from older runs'
+    records: resuming them with that default is the same run; another value is refused."""
+    from dataclasses import dataclass, field
+    from types import SimpleNamespace
+
+    from ganzoo.training.capsule import _check_same_run
+
+    @dataclass
+    class Cfg(ImageConfig):
+        padding: str = field(default="reflect", metadata={"added_later": True})
+
+    old = {k: v for k, v in ganzoo.config.to_dict(Cfg()).items() if k != "padding"}
+    run = {"plugin": "toy", "config": old, "options": {}, "max_steps": 4}
+
+    def trainer(cfg: Cfg) -> SimpleNamespace:
+        model = SimpleNamespace(plugin=SimpleNamespace(name="toy"), config=cfg)
+        return SimpleNamespace(model=model, opts=SimpleNamespace(lr_schedule="constant"), max_steps=4,
+                               is_main=False)
+
+    _check_same_run(trainer(Cfg()), tmp_path, run)
+    with pytest.raises(TrainingError, match="differs from the run's in padding"):
+        _check_same_run(trainer(Cfg(padding="zero")), tmp_path, run)

@@ -171,7 +171,7 @@ def evaluate(model: "GanModel | str", data: str | os.PathLike[str], *, split: st
     measured = plan.measure()
     t_gen = time.perf_counter()
     protocol = _ordered({**plan.protocol(), "weights_sha256": _weights_sha256(model),
-                         "command": _command(request, names, plan.n_generated, ext_name, plan.command_args())})
+                         "command": _command(request, names, plan.command_n(), ext_name, plan.command_args())})
     results = plan.score(measured, protocol)
     t_end = time.perf_counter()
     rows: list[BaselineResult] = []

@@ -189,6 +189,11 @@ class EvalPlan:
         :data:`~ganzoo.metrics.registry.SHARED_PROTOCOL_KEYS` order."""
         raise NotImplementedError
 
+    def command_n(self) -> int:
+        """The ``-n`` of the reproduce command: the items generated (:attr:`n_generated`, set by :meth:`prepare`);
+        a plan whose ``-n`` counts something else (inputs per domain) returns that."""
+        return self.n_generated
+
     def command_args(self) -> list[str]:
         """Extra ``ganzoo eval`` arguments the reproduce command needs (the plan's own options)."""
         return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Mapping
@@ -12,6 +13,8 @@ from .image import evenly_spaced_items
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["PairedTranslation", "UnpairedTranslation", "MultiDomainTranslation"]
 
@@ -128,7 +131,9 @@ class MultiDomainTranslation(Task):
     """One translator between N domains: ``sample(condition=images, domain=target)``.
 
     ``domain`` is a domain index, a name from the config's ``domain_names``, one per image, or ``"all"`` (a row per
-    domain in the CLI). Training batches are ``{"image", "label"}``: an image and the index of its own domain.
+    image with a column per domain in the CLI). Training batches are ``{"image", "label"}``: an image and the index
+    of its own domain. :meth:`resolve_domains` turns every accepted form into indices with one-line errors, so all
+    multi-domain plugins refuse bad domains the same way.
     """
 
     name = "multi-domain-translation"
@@ -137,23 +142,124 @@ class MultiDomainTranslation(Task):
     condition_required = True
     description = "one translator between many domains"
     config_base = "ganzoo.config:DomainConfig"
-    layouts = "one sub-folder of images per domain (root/<domain>/*.png; the sorted folder names are the domains)"
+    layouts = ("one sub-folder of images per domain (root/<domain>/*.png, or root/train/<domain>/ and "
+               "root/test/<domain>/; the config's domain_names, else the sorted folder names, are the domains)")
     builtins = MappingProxyType({"digit-styles": "scikit-learn digits in four stroke styles (plain, bold, thin, "
                                                  "inverted): the same digit in every domain"})
     batch_keys = ("image", "label")
     output_suffixes = (".png", ".jpg", ".jpeg")
-    metrics = ("kid", "fid")
+    metrics = ("psnr", "ssim", "l1", "kid", "fid")  # kid/fid per target domain; pixel metrics where pairs are known
 
-    def read(self, config: Any, root: Path, *, split: str, augment: bool) -> Any:
-        from ..data.datasets import ImageFolderDataset
+    def eval_plan(self) -> str | None:
+        return "ganzoo.metrics.domains:MultiDomainPlan"
+
+    # -- domains --------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def domain_names(config: Any) -> tuple[str, ...]:
+        """The domains' names in index order (their indices as text when the config names none)."""
+        return tuple(config.domain_names) or tuple(str(i) for i in range(config.num_domains))
+
+    def describe_domains(self, config: Any) -> str:
+        """``"default, light, … (indices 0–5)"``: every domain in index order, for messages and logs."""
+        return f"{', '.join(self.domain_names(config))} (indices 0–{config.num_domains - 1})"
+
+    def resolve_domains(self, config: Any, domain: Any, n: int, *, name: str = "the model",
+                        what: str = "domain") -> "torch.Tensor":
+        """Target domains as a LongTensor of ``n`` indices (on the CPU).
+
+        Args:
+            config: the model's config (``num_domains``, ``domain_names``).
+            domain: an index, a name, a sequence or 1-D integer tensor of either with one entry per image (or one
+                entry for all).
+            n: the number of images.
+            name: the model's name, for messages.
+            what: the argument's name in messages (``"domain"``, ``"source_domain"``).
+
+        Raises:
+            UsageError: no domain, an unknown name (the message lists the domains), an index out of range, a float
+                or multi-dimensional tensor, or a count that is neither 1 nor ``n``.
+
+        Example:
+            >>> task.resolve_domains(model.config, "dark", 3)        # tensor([5, 5, 5])
+            >>> task.resolve_domains(model.config, [0, "dark"], 2)   # tensor([0, 5])
+        """
+        import torch
+
+        k = config.num_domains
+        names = self.domain_names(config)
+        if domain is None:
+            raise UsageError(f"{name} translates into one of {k} domains: give {what}=NAME|INDEX (or one per image); "
+                             f"domains: {self.describe_domains(config)}")
+        if isinstance(domain, torch.Tensor):
+            if domain.is_floating_point() or domain.is_complex() or domain.dtype == torch.bool or domain.dim() > 1:
+                raise UsageError(f"{name}: {what} must be an index, a name, or a 1-D integer tensor with one index "
+                                 f"per image; got a {tuple(domain.shape)} {domain.dtype} tensor")
+            items: list[Any] = domain.reshape(-1).tolist()
+        elif isinstance(domain, (list, tuple)):
+            items = list(domain)
+        else:
+            items = [domain]
+        if len(items) not in (1, n):
+            raise UsageError(f"{name}: {what} has {len(items)} entries for {n} images; give one for all or one per "
+                             f"image")
+        out = []
+        for item in items:
+            if isinstance(item, str):
+                if item == "all":
+                    raise UsageError(f"{name}: {what}='all' is the CLI's grid (--domain all); in Python translate "
+                                     f"each image into every domain with {what}=torch.arange({k})")
+                if item in names:
+                    out.append(names.index(item))
+                    continue
+                if item.lstrip("-").isdigit():
+                    item = int(item)
+                else:
+                    from ..errors import close_matches
+
+                    near = close_matches(item, names)
+                    hint = f" (did you mean {', '.join(near)}?)" if near else ""
+                    raise UsageError(f"unknown {what} {item!r} for {name}{hint}; domains: "
+                                     f"{self.describe_domains(config)}")
+            if isinstance(item, bool) or not isinstance(item, int):
+                raise UsageError(f"{name}: {what} must be a domain index or name, got {item!r} "
+                                 f"({type(item).__name__})")
+            if not 0 <= item < k:
+                raise UsageError(f"{what} index {item} is out of range: {name} has {k} domains: "
+                                 f"{self.describe_domains(config)}")
+            out.append(item)
+        d = torch.tensor(out, dtype=torch.long)
+        return d.expand(n).clone() if d.numel() == 1 else d
+
+    # -- data -----------------------------------------------------------------------------------------------
+
+    def folder_dataset(self, config: Any, root: Path, *, split: str, augment: bool, flip: bool = False) -> Any:
+        """The one-folder-per-domain dataset at ``root`` (``flip``: random horizontal flips while augmenting).
+
+        Raises:
+            DataError: the number of domain folders differs from ``num_domains``, or a named domain has no folder.
+        """
+        from ..data.datasets import ImageFolderDataset, _use_split
         from ..errors import DataError
 
+        names = tuple(config.domain_names)
+        where = _use_split(Path(root), split)
+        if names:
+            missing = [d for d in names if not (where / d).is_dir()]
+            if missing:
+                found = sorted(p.name for p in where.iterdir() if p.is_dir()) if where.is_dir() else []
+                raise DataError(f"{where} has no folder for the domain(s) {', '.join(missing)} of this model "
+                                f"(domain_names: {', '.join(names)}; folders: {', '.join(found) or 'none'}); rename "
+                                f"the folders or set --set domain_names=[…] to the folder names")
         ds = ImageFolderDataset(root, image_size=config.image_size, channels=config.channels, labels=True,
-                                split=split, augment=augment)
+                                split=split, augment=augment, flip=flip, classes=names or None)
         if len(ds.classes) != config.num_domains:
             raise DataError(f"{ds.root} has {len(ds.classes)} domain folders ({', '.join(ds.classes[:5])}…) but the "
                             f"model has {config.num_domains} domains; set --set num_domains={len(ds.classes)}")
         return ds
+
+    def read(self, config: Any, root: Path, *, split: str, augment: bool) -> Any:
+        return self.folder_dataset(config, root, split=split, augment=augment)
 
     def example_batch(self, config: Any, n: int, *, seed: int = 0) -> dict[str, "torch.Tensor"]:
         import torch
@@ -171,8 +277,9 @@ class MultiDomainTranslation(Task):
         from ..data.synthetic import blob_image, save_png
 
         rng, root, k = np.random.default_rng(seed), Path(root), config.num_domains
+        folders = tuple(config.domain_names) or tuple(f"domain{i:02d}" for i in range(k))
         for i in range(max(n, k)):
-            save_png(blob_image(rng, config.image_size, config.channels), root / f"domain{i % k:02d}" / f"{i:04d}.png")
+            save_png(blob_image(rng, config.image_size, config.channels), root / folders[i % k] / f"{i:04d}.png")
         return root
 
     def conformance_inputs(self, config: Any, batch: Mapping[str, Any], n: int) -> tuple[int | None, Any, dict]:
@@ -226,5 +333,8 @@ class MultiDomainTranslation(Task):
         images = [to_tensor(open_image(f, model.config.channels)) for f in files]
         if len({tuple(im.shape) for im in images}) > 1:
             raise UsageError("--domain all writes one grid: give images of one size (or one image)")
-        return self.write(self.domain_rows(model, torch.stack(images), seed=seed), dst, model.config,
-                          nrow=model.config.num_domains + 1)
+        written = self.write(self.domain_rows(model, torch.stack(images), seed=seed), dst, model.config,
+                             nrow=model.config.num_domains + 1)
+        logger.info("%s: a row per input image; columns: input, then %s", written,
+                    ", ".join(self.domain_names(model.config)))
+        return written

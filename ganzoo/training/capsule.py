@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from .. import __version__
-from ..config import to_dict
-from ..errors import TrainingError, UsageError
+from ..config import from_dict, to_dict
+from ..errors import ConfigError, TrainingError, UsageError
 from ..folder import CHECKPOINTS_DIR
 from .checkpoint import CheckpointDamaged, load_checkpoint, read_state, resume_candidates, set_rng_state
 
@@ -125,9 +125,13 @@ def _check_same_run(t: "Trainer", path: Path, run: dict[str, Any]) -> None:
         raise CheckpointDamaged(path, path / "state.pt", "holds an incomplete run record")
     if run["plugin"] != t.model.plugin.name:
         raise TrainingError(f"--resume: {path} is a {run['plugin']} run, not {t.model.plugin.name}")
-    now_config = to_dict(t.model.config)
-    if now_config != run["config"]:
-        changed = sorted(k for k in set(run["config"]) | set(now_config) if run["config"].get(k) != now_config.get(k))
+    now_config, saved = to_dict(t.model.config), run["config"]
+    try:  # a run saved before the plugin added a field ran with that field's default (``added_later``)
+        saved = to_dict(from_dict(type(t.model.config), saved, source="the run's config"))
+    except (ConfigError, TypeError):
+        pass  # an unknown or ill-typed saved field: compare as saved, so the message names it
+    if now_config != saved:
+        changed = sorted(k for k in set(saved) | set(now_config) if saved.get(k) != now_config.get(k))
         raise TrainingError(f"--resume: the model config differs from the run's in {', '.join(changed)}; resume "
                             f"without changing model options (or start a new run with another --out)")
     if t.opts.lr_schedule != "constant" and run["max_steps"] != t.max_steps:
