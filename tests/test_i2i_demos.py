@@ -19,6 +19,9 @@ DEMOS = {
 
 
 def _entry(model_id: str):
+    from conftest import builtin_plugin
+
+    builtin_plugin(model_id.split("-", 1)[0])
     entries = {e.id: e for e in list_models()}
     assert model_id in entries, f"{model_id} is not listed: is cards/{model_id}/ installed (pip install -e .)?"
     return entries[model_id]

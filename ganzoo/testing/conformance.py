@@ -16,7 +16,8 @@ The checks (DESIGN.md §10), each on the plugin's ``tiny_config``, on CPU:
    each phase trains receives a finite gradient;
 5. two steps of the real trainer run on a synthetic dataset in the task's format and leave a loadable folder;
 6. ``sample`` has the task's shape, values in [-1, 1], is reproducible for a seed and varies across seeds (when
-   it draws from noise); bad ``n`` and unknown options are refused;
+   it draws from noise); bad ``n`` and unknown options are refused; with latent access, ``sample`` is
+   ``generate(latent())`` and interpolation works;
 7. ``save_pretrained`` → load round-trips to identical samples for a fixed seed;
 8. the card it writes renders and parses.
 """
@@ -178,7 +179,8 @@ def check_plugin(name: str, *, tmp_path: str | Path | None = None, train: bool =
         if problem:
             _fail(name, "sample", problem)
         if not torch.isfinite(out).all() or out.min() < -1 - 1e-5 or out.max() > 1 + 1e-5:
-            _fail(name, "sample", f"values must be finite and in [-1, 1], got [{float(out.min()):.3f}, {float(out.max()):.3f}]")
+            _fail(name, "sample", f"values must be finite and in [-1, 1], got [{float(out.min()):.3f}, "
+                                  f"{float(out.max()):.3f}]")
         if not torch.equal(out, draw(1)):
             _fail(name, "sample", "the same seed must give the same samples")
         if not task.condition_required and torch.equal(out, draw(2)):
@@ -197,6 +199,19 @@ def check_plugin(name: str, *, tmp_path: str | Path | None = None, train: bool =
         else:
             _fail(name, "sample", "an unknown sample() option must raise ganzoo.UsageError")
         report.passed.append("sample")
+
+        # -- latent access: sample() is generate(latent()) and interpolation works ------------------------
+        if impl.supports("latent") and not task.condition_required:
+            from ..explore import interpolate
+
+            z = impl.latent(model, n, seed=4)
+            kwargs = {} if cond is None else {"condition": cond}
+            if not torch.equal(impl.generate(model, z, **kwargs), model.sample(n_arg or n, seed=4, **kwargs)):
+                _fail(name, "latent", "sample(n, seed=s) must equal generate(latent(n, seed=s)) (the same codes)")
+            rows = interpolate(model, rows=2, steps=3, seed=0, condition=None if cond is None else cond[:2])
+            if rows.shape[0] != 6 or not torch.isfinite(rows).all():
+                _fail(name, "latent", f"interpolation gave {tuple(rows.shape)} (expected 6 images)")
+            report.passed.append("latent")
 
         # -- save / load round trip, card --------------------------------------------------------------
         folder = model.save_pretrained(root / "saved")

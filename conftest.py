@@ -1,4 +1,4 @@
-"""Test wiring.
+"""Test wiring for the core's tests (tests/) and every plugin's own tests (plugins/<name>/tests/).
 
 * Every Hub call goes to the project's own Hub-compatible server on 127.0.0.1. huggingface_hub freezes its
   endpoint at import, so the environment is set here, before anything imports it: a reserved local port, a
@@ -52,7 +52,7 @@ os.environ.pop("GANZOO_DEBUG", None)
 def _install_toyzoo() -> str:
     """A site folder holding the ``toyzoo`` dist-info (its package is tests/toyzoo), first on sys.path and
     PYTHONPATH (for the CLI subprocesses tests start)."""
-    tests = os.path.dirname(os.path.abspath(__file__))
+    tests = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tests")
     sys.path.insert(0, tests)
     from toyzoo import ENTRY_POINTS
 

@@ -24,7 +24,6 @@ from ganzoo.convert import convert_checkpoint
 from ganzoo.errors import DataError, UsageError, WeightsError, WeightsUnavailableError
 from ganzoo.testing import check_plugin
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -394,10 +393,10 @@ def test_training_objective_is_the_originals() -> None:
 
 def test_resume_restores_the_image_pools(tmp_path, monkeypatch) -> None:
     """A run stopped and resumed equals an uninterrupted one: the pools (images + RNG) are in the checkpoint."""
+    from ganzoo_cyclegan.model import CycleGAN
     from safetensors.torch import load_file
 
     from ganzoo.testing import write_dataset
-    from ganzoo_cyclegan.model import CycleGAN
 
     kw = dict(image_size=32, load_size=36, ngf=4, ndf=4, n_blocks=1, pool_size=2)
     data = write_dataset("unpaired-translation", tmp_path / "data", ganzoo.build("cyclegan", **kw).config, n=4)
@@ -461,7 +460,7 @@ def test_cards_are_what_the_script_renders() -> None:
     import subprocess
     import sys
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[3]
     proc = subprocess.run([sys.executable, str(root / "scripts" / "make_i2i_cards.py"), "--check"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -479,7 +478,7 @@ def test_maintainer_procedure_convert_push_pin_render(published, converted, hub,
     commit = push_folder(converted, repo).commit
     cards = tmp_path / "cards"
     write_pinned_card(converted, cards / "cyclegan-horse2zebra", repo_id=repo, revision=commit)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[3]
     proc = subprocess.run([sys.executable, str(root / "scripts" / "make_i2i_cards.py"), "--out", str(cards)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -25,7 +25,6 @@ from ganzoo.convert import convert_checkpoint
 from ganzoo.errors import DataError, UsageError, WeightsError, WeightsUnavailableError
 from ganzoo.testing import check_plugin
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
