@@ -33,7 +33,7 @@ Departures are listed in each model card (narrower widths for CPU training, full
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -45,7 +45,7 @@ from ganzoo.impl import GanImpl
 from ganzoo.model import GanModel
 from ganzoo.nn import gan_loss
 
-__all__ = ["FrameGANConfig", "ScaleGenerator", "MultiScaleGenerator", "ScaleDiscriminator", "MultiScaleDiscriminator",
+__all__ = ["FrameGANConfig", "LossWeights", "ScaleGenerator", "MultiScaleGenerator", "ScaleDiscriminator", "MultiScaleDiscriminator",
            "FrameGAN", "G_TABLE", "D_TABLE", "OBJECTIVES", "gradient_difference_loss"]
 
 #: The paper's Table 1, generator: per scale (coarse → fine), hidden feature maps and kernel sizes (one per conv).
@@ -70,6 +70,15 @@ OBJECTIVES = {
     "adv": (2, 1.0, 0.0, 0.05),
     "adv_gdl": (1, 1.0, 1.0, 0.05),
 }
+
+
+class LossWeights(NamedTuple):
+    """The loss terms in effect (see :attr:`FrameGANConfig.loss`)."""
+
+    p: int
+    lambda_lp: float
+    lambda_gdl: float
+    lambda_adv: float
 
 
 @dataclass
@@ -117,19 +126,24 @@ class FrameGANConfig(VideoConfig):
             raise ValueError(f"crop_size ({self.crop_size}) must be ≤ image_size ({self.image_size})")
         if self.g_width <= 0 or self.d_width <= 0:
             raise ValueError("g_width and d_width must be > 0")
-        p, lp, gdl, adv = OBJECTIVES[self.objective]
-        self.p = p if self.p is None else self.p
-        self.lambda_lp = lp if self.lambda_lp is None else float(self.lambda_lp)
-        self.lambda_gdl = gdl if self.lambda_gdl is None else float(self.lambda_gdl)
-        self.lambda_adv = adv if self.lambda_adv is None else float(self.lambda_adv)
-        if self.p not in (1, 2):
-            raise ValueError(f"p must be 1 or 2, got {self.p}")
-        if min(self.lambda_lp, self.lambda_gdl, self.lambda_adv) < 0:
+        w = self.loss
+        if w.p not in (1, 2):
+            raise ValueError(f"p must be 1 or 2, got {w.p}")
+        if min(w.lambda_lp, w.lambda_gdl, w.lambda_adv) < 0:
             raise ValueError("the loss weights lambda_* must be ≥ 0")
-        if self.lambda_lp + self.lambda_gdl + self.lambda_adv == 0:
+        if w.lambda_lp + w.lambda_gdl + w.lambda_adv == 0:
             raise ValueError("every loss weight is 0: nothing to train")
         if self.gdl_alpha <= 0:
             raise ValueError(f"gdl_alpha must be > 0, got {self.gdl_alpha}")
+
+    @property
+    def loss(self) -> "LossWeights":
+        """The loss in effect: the ``objective`` preset, with any ``p``/``lambda_*`` given explicitly instead."""
+        p, lp, gdl, adv = OBJECTIVES[self.objective]
+        return LossWeights(p if self.p is None else int(self.p),
+                           lp if self.lambda_lp is None else float(self.lambda_lp),
+                           gdl if self.lambda_gdl is None else float(self.lambda_gdl),
+                           adv if self.lambda_adv is None else float(self.lambda_adv))
 
     def scale_sides(self, side: int | None = None) -> list[int]:
         """Frame side at each scale, coarse → fine (``side`` defaults to the training side)."""
@@ -283,7 +297,7 @@ class FrameGAN(GanImpl):
     def discriminator_loss(self, model: GanModel, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """D step with G fixed: (context, real next frame) → 1, (context, predicted) → 0, at every scale."""
         context, target = self._split(model, batch)
-        if model.config.lambda_adv == 0:
+        if model.config.loss.lambda_adv == 0:
             # no adversarial term (the ℓp/GDL ablations): D is not trained; a zero the trainer can step keeps the loop
             first = next(model.D.parameters())
             return {"d_off": first.sum() * 0.0}
@@ -301,20 +315,20 @@ class FrameGAN(GanImpl):
 
     def generator_loss(self, model: GanModel, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """G step with D fixed: λ_adv·adversarial + λ_ℓp·ℓp + λ_gdl·GDL, each summed over the scales."""
-        cfg = model.config
+        cfg, w = model.config, model.config.loss
         context, target = self._split(model, batch)
         preds = model.G(context)
         targets = _pyramid(target, cfg.num_scales)
         out: dict[str, torch.Tensor] = {}
-        if cfg.lambda_lp:
-            lp = sum(((y.float() - t.float()).abs().pow(cfg.p)).mean() for y, t in zip(preds, targets))
-            out[f"g_l{cfg.p}"] = cfg.lambda_lp * lp
-        if cfg.lambda_gdl:
+        if w.lambda_lp:
+            lp = sum(((y.float() - t.float()).abs().pow(w.p)).mean() for y, t in zip(preds, targets))
+            out[f"g_l{w.p}"] = w.lambda_lp * lp
+        if w.lambda_gdl:
             gdl = sum(gradient_difference_loss(y.float(), t.float(), cfg.gdl_alpha) for y, t in zip(preds, targets))
-            out["g_gdl"] = cfg.lambda_gdl * gdl
-        if cfg.lambda_adv:
-            out["g_adv"] = cfg.lambda_adv * sum(gan_loss(lg, True, for_discriminator=False)
-                                                for lg in model.D(context, preds))
+            out["g_gdl"] = w.lambda_gdl * gdl
+        if w.lambda_adv:
+            out["g_adv"] = w.lambda_adv * sum(gan_loss(lg, True, for_discriminator=False)
+                                              for lg in model.D(context, preds))
         with torch.no_grad():
             out["mse"] = F.mse_loss(preds[-1].float(), target.float())  # logged: the full-scale error
         return out

@@ -34,8 +34,7 @@ def test_paper_architecture_at_full_width() -> None:
         assert [c.out_channels for c in convs] == list(maps) and [c.kernel_size[0] for c in convs] == list(kernels)
         assert [lin.out_features for lin in linears] == [*fc, 1] and convs[0].in_channels == 5 * 3
     assert FrameGANConfig().objective == "adv_gdl"
-    cfg = FrameGANConfig()
-    assert (cfg.p, cfg.lambda_lp, cfg.lambda_gdl, cfg.lambda_adv) == (1, 1.0, 1.0, 0.05)
+    assert tuple(FrameGANConfig().loss) == (1, 1.0, 1.0, 0.05)
 
 
 def test_each_scale_refines_the_upsampled_coarser_prediction() -> None:
@@ -62,10 +61,11 @@ def test_gradient_difference_loss() -> None:
 
 
 def test_objectives_set_the_loss_terms_and_explicit_values_win() -> None:
-    for name, (p, lp, gdl, adv) in OBJECTIVES.items():
-        cfg = FrameGANConfig(objective=name)
-        assert (cfg.p, cfg.lambda_lp, cfg.lambda_gdl, cfg.lambda_adv) == (p, lp, gdl, adv)
-    assert FrameGANConfig(objective="l2", lambda_gdl=0.5).lambda_gdl == 0.5
+    for name, weights in OBJECTIVES.items():
+        assert tuple(FrameGANConfig(objective=name).loss) == weights
+    assert FrameGANConfig(objective="l2", lambda_gdl=0.5).loss == (2, 1.0, 0.5, 0.0)
+    # the preset applies however the config is reached: --set, build(**overrides), config.json
+    assert ganzoo.build("framegan", objective="l2", **TINY).config.loss == (2, 1.0, 0.0, 0.0)
     model = ganzoo.build("framegan", seed=0, objective="l2", **TINY)
     batch = {"frames": torch.rand(2, 3, 1, 16, 16) * 2 - 1}
     assert set(model.impl.generator_loss(model, batch)) == {"g_l2", "mse"}
@@ -91,11 +91,11 @@ def test_without_the_adversarial_term_d_is_left_alone(tmp_path: Path) -> None:
 
 
 def test_crops_are_shared_by_both_halves_of_a_step() -> None:
-    model = ganzoo.build("framegan", seed=0, **{**TINY, "crop_size": 8})
-    batch = {"frames": torch.rand(2, 3, 1, 16, 16) * 2 - 1}
+    model = ganzoo.build("framegan", seed=0, **{**TINY, "image_size": 32, "crop_size": 16})
+    batch = {"frames": torch.rand(2, 3, 1, 32, 32) * 2 - 1}
     model.impl.discriminator_loss(model, batch)
     ctx, target = batch["_framegan"]
-    assert ctx.shape == (2, 2, 8, 8) and target.shape == (2, 1, 8, 8)
+    assert ctx.shape == (2, 2, 16, 16) and target.shape == (2, 1, 16, 16)
     model.impl.generator_loss(model, batch)
     assert batch["_framegan"][0] is ctx
 
