@@ -45,8 +45,8 @@ from ganzoo.impl import GanImpl
 from ganzoo.model import GanModel
 from ganzoo.nn import gan_loss
 
-__all__ = ["FrameGANConfig", "LossWeights", "ScaleGenerator", "MultiScaleGenerator", "ScaleDiscriminator", "MultiScaleDiscriminator",
-           "FrameGAN", "G_TABLE", "D_TABLE", "OBJECTIVES", "gradient_difference_loss"]
+__all__ = ["FrameGANConfig", "LossWeights", "ScaleGenerator", "MultiScaleGenerator", "ScaleDiscriminator",
+           "MultiScaleDiscriminator", "FrameGAN", "G_TABLE", "D_TABLE", "OBJECTIVES", "gradient_difference_loss"]
 
 #: The paper's Table 1, generator: per scale (coarse → fine), hidden feature maps and kernel sizes (one per conv).
 G_TABLE = (

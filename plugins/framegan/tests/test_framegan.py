@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from ganzoo_framegan.model import D_TABLE, G_TABLE, OBJECTIVES, FrameGANConfig, gradient_difference_loss
 
 import ganzoo
 from ganzoo.errors import UsageError
 from ganzoo.testing import check_plugin
-from ganzoo_framegan.model import D_TABLE, G_TABLE, OBJECTIVES, FrameGANConfig, gradient_difference_loss
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 TINY = dict(image_size=16, channels=1, context_frames=2, future_frames=1, g_width=0.03125, d_width=0.03125)

@@ -8,15 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from ganzoo_gamegan.data import EpisodeFolderDataset, PaddleBallDataset, dataset_for
+from ganzoo_gamegan.evaluate import evaluate_game, object_positions
+from ganzoo_gamegan.game import GameState, PaddleBall, episode, read_act_log, write_episodes
+from ganzoo_gamegan.model import GameGANConfig, parse_actions
 from PIL import Image
 
 import ganzoo
 from ganzoo.errors import DataError, UsageError
 from ganzoo.testing import check_plugin, raises_one_line, tiny_model
-from ganzoo_gamegan.data import EpisodeFolderDataset, PaddleBallDataset, dataset_for
-from ganzoo_gamegan.evaluate import evaluate_game, object_positions
-from ganzoo_gamegan.game import GameState, PaddleBall, episode, read_act_log, write_episodes
-from ganzoo_gamegan.model import GameGANConfig, parse_actions
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
