@@ -169,6 +169,8 @@ def test_writers_gif_mp4_png_and_comparisons(tmp_path: Path) -> None:
         assert im.n_frames == 5 and im.size == (3 * 10 + 2, 12 + 2 * 10 + 2)  # 3 panels, a label strip, 2 rows
     with Image.open(write_comparison(ctx, pred, truth, tmp_path / "c.png")) as im:
         assert im.size == (5 * 10 + 2, 6 * 10 + 2)  # a row of frames per panel per clip
+    with Image.open(write_comparison(ctx, {"l2": pred, "adv": -pred}, truth, tmp_path / "m.gif")) as im:
+        assert im.size[0] == 4 * 10 + 2  # input | l2 | adv | truth
 
 
 def test_sample_input_reads_folders_and_videos_and_refuses_short_clips(tmp_path: Path) -> None:

@@ -89,3 +89,39 @@ def test_kid_on_frames_uses_the_digit_features() -> None:
     report = evaluate_video(model, data, horizon=2, n=8, extractor="digits", kid_subset_size=8)
     assert report.protocol["extractor"] == "digits" and len(report.protocol["extractor_sha256"]) == 64
     assert report.value("kid", "copy_last_frame") < report.value("kid", "model")  # copies are real frames
+
+
+def test_the_benchmark_writes_tables_json_gifs_and_card_metrics(tmp_path) -> None:
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image
+
+    from ganzoo.cards import load_card
+
+    script = Path(__file__).parents[1] / "benchmarks" / "eval_video.py"
+    spec = importlib.util.spec_from_file_location("eval_video", script)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    folder = ganzoo.build("toyvideo", seed=0).save_pretrained(tmp_path / "toy")
+    for c in range(3):
+        clip = tmp_path / "data" / "test" / f"c{c}"
+        clip.mkdir(parents=True)
+        for t in range(5):
+            Image.fromarray(np.roll(np.eye(8, dtype=np.uint8) * 255, t + c, axis=1)).save(clip / f"{t:03d}.png")
+    argv = ["real", "--model", str(folder), "--data", str(tmp_path / "data"), "--horizon", "2", "--n", "3",
+            "--extractor", "none", "--baseline", f"same={folder}", "--out", str(tmp_path / "res"),
+            "--gifs", str(tmp_path / "gifs"), "--write-card", str(folder)]
+    assert bench.main(argv) == 0
+    result = json.loads((tmp_path / "res" / "video-real.json").read_text())
+    assert result["video"]["systems"] == ["model", "copy_last_frame", "same"]
+    assert result["video"]["summary"]["model"]["psnr"] == result["video"]["summary"]["same"]["psnr"]
+    assert "| copy_last_frame |" in (tmp_path / "res" / "video-real.md").read_text()
+    with Image.open(tmp_path / "gifs" / "video-real.gif") as im:
+        assert im.n_frames >= 2
+    metrics = load_card(folder / "README.md").data.ganzoo["metrics"]
+    psnr = [m for m in metrics if m["name"] == "psnr"]
+    assert [m["protocol"].get("baseline") for m in psnr] == [None, "copy_last_frame", "same"]
+    assert len(psnr[0]["details"]["per_horizon"]) == 2 and "--write-card" not in psnr[0]["protocol"]["command"]

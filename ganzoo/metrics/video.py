@@ -225,6 +225,38 @@ class VideoReport:
         """Plain data (JSON)."""
         return {"systems": self.systems, "curves": self.curves, "summary": self.summary, "protocol": self.protocol}
 
+    def card_metrics(self, *, command: str | None = None) -> list[dict[str, Any]]:
+        """Entries for a card's ``ganzoo.metrics`` list: each metric's mean over horizons, with the curve in
+        ``details`` and the protocol (the baselines' entries say ``baseline: <name>`` in theirs).
+
+        Args:
+            command (`str`, *optional*): the command that reproduces the numbers, recorded in each protocol.
+        """
+        h = self.protocol["horizon"]
+        base = {"extractor": self.protocol.get("extractor"), "extractor_sha256": self.protocol.get("extractor_sha256"),
+                "reference": self.protocol["data"], "split": self.protocol["split"],
+                "n_generated": self.protocol["clips"] * h, "seed": self.protocol["seed"], "horizons": f"1..{h}",
+                "clips": self.protocol["clips"], "context_frames": self.protocol["context_frames"],
+                "sampling": self.protocol["sampling"], "pixel_scale": self.protocol["pixel_scale"]}
+        if command:
+            base["command"] = command
+        out = []
+        for system in self.systems:
+            proto = dict(base, **({"baseline": system} if system != "model" else {}))
+            for m in ("mse", "psnr", "ssim", "sharp_diff", "sharpness", "kid"):
+                if m not in self.summary[system]:
+                    continue
+                entry: dict[str, Any] = {"name": m, "value": float(f"{self.summary[system][m]:.6g}")}
+                if m == "kid":
+                    entry["std"] = float(f"{self.summary[system]['kid_std']:.6g}")
+                    proto_m = dict(proto, kid=self.protocol["kid"])
+                else:
+                    entry["details"] = {"per_horizon": [float(f"{v:.6g}") for v in self.curves[system][m]]}
+                    proto_m = dict(proto, **({"definition": self.protocol[m]} if m in self.protocol else {}))
+                entry["protocol"] = proto_m
+                out.append(entry)
+        return out
+
     def table(self, *, metrics: Iterable[str] = ("mse", "psnr", "ssim", "sharp_diff", "sharpness", "kid"),
               horizons: Iterable[int] | None = None) -> str:
         """A markdown table: one row per system; the mean over horizons and, for ``horizons``, the curve's points."""
@@ -322,7 +354,8 @@ def evaluate_video(model: "GanModel", data: Any, *, split: str | None = "test", 
         "data": str(data) if isinstance(data, (str, bytes)) or hasattr(data, "__fspath__") else type(data).__name__,
         "split": split, "clips": len(idx), "clips_available": len(ds), "horizon": horizon, "context_frames": ctx_n,
         "image_size": model.config.image_size, "channels": model.config.channels, "seed": seed,
-        "pixel_scale": "[0, 1]", "ssim": "Gaussian window 11, sigma 1.5", "psnr_cap_db": _PSNR_CAP,
+        "pixel_scale": "[0, 1]", "ssim": "Gaussian window 11, sigma 1.5", "psnr": "10*log10(1/mse) per frame, "
+        f"capped at {_PSNR_CAP:g} dB", "mse": "mean squared error per frame",
         "sharpness": "sqrt(mean(dx^2+dy^2)) (neighbour differences)",
         "sharp_diff": "10*log10(1/mean| |grad Y| - |grad Yhat| |) (Mathieu et al. 2016)",
         "extractor": ext_name, "extractor_sha256": ext_sha, "kid": f"unbiased MMD^2, cubic kernel, {KID_SUBSETS} "

@@ -121,36 +121,39 @@ def write_video(clips: "torch.Tensor", path: str | Path, *, fps: int = _FPS) -> 
     return _save_frames(_frame_images([v.transpose(0, 1)]), Path(path), fps)
 
 
-def write_comparison(context: "torch.Tensor", predicted: "torch.Tensor", truth: "torch.Tensor | None",
-                     path: str | Path, *, fps: int = _FPS, labels: Sequence[str] | None = None) -> Path:
+def write_comparison(context: "torch.Tensor", predicted: "torch.Tensor | Mapping[str, torch.Tensor]",
+                     truth: "torch.Tensor | None", path: str | Path, *, fps: int = _FPS) -> Path:
     """Write ``input | predicted | truth`` panels, one row per clip, as a GIF/MP4 or (``.png``) a frame grid.
 
     In the animation every panel first plays the context; then ``input`` holds its last frame (what copying the
-    last frame would predict), ``predicted`` plays the prediction and ``truth`` the real future. The PNG grid has
-    three rows of frames per clip: input, predicted, truth (context frames repeated in each).
+    last frame would predict), each prediction panel plays its prediction and ``truth`` the real future (white
+    frames where the data ends before the prediction). The PNG grid has one row of frames per panel per clip.
 
     Args:
         context (`torch.Tensor`): ``(N, Tc, C, H, W)``.
-        predicted (`torch.Tensor`): ``(N, Tf, C, H, W)``.
-        truth (`torch.Tensor`, *optional*): ``(N, Tf, C, H, W)``; None drops the truth panel.
+        predicted: ``(N, Tf, C, H, W)``, or ``{label: (N, Tf, C, H, W)}`` for several systems side by side
+            (e.g. ``{"l2": …, "adv+gdl": …}``).
+        truth (`torch.Tensor`, *optional*): ``(N, ≤Tf, C, H, W)``; None drops the truth panel.
         path (`str` or `Path`): ``.gif``, ``.mp4`` or ``.png``.
-        labels (*optional*): panel names (default ``input``, ``predicted``, ``truth``).
 
     Returns:
         `Path`: the file written.
     """
     import torch
 
-    context, predicted = context.detach().cpu().float(), predicted.detach().cpu().float()
-    hold = context[:, -1:].expand(-1, predicted.shape[1], -1, -1, -1)
-    panels = [torch.cat([context, hold], 1), torch.cat([context, predicted], 1)]
+    preds = dict(predicted) if isinstance(predicted, Mapping) else {"predicted": predicted}
+    context = context.detach().cpu().float()
+    horizon = max(p.shape[1] for p in preds.values())
+    panels = [torch.cat([context, context[:, -1:].expand(-1, horizon, -1, -1, -1)], 1)]
+    panels += [torch.cat([context, p.detach().cpu().float()], 1) for p in preds.values()]
+    names = ["input", *preds]
     if truth is not None:
-        truth = truth.detach().cpu().float()[:, :predicted.shape[1]]
-        missing = predicted.shape[1] - truth.shape[1]
+        truth = truth.detach().cpu().float()[:, :horizon]
+        missing = horizon - truth.shape[1]
         if missing > 0:  # the data ends before the prediction does: white frames (no truth to show)
             truth = torch.cat([truth, torch.ones(truth.shape[0], missing, *truth.shape[2:])], 1)
         panels.append(torch.cat([context, truth], 1))
-    names = list(labels) if labels is not None else ["input", "predicted", "truth"][:len(panels)]
+        names.append("truth")
     path = Path(path)
     if path.suffix.lower() == ".png":
         from ..data.images import save_image_grid

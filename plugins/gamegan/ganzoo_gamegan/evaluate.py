@@ -73,6 +73,24 @@ class PositionReport:
         values = self.curves[system][metric][:upto]
         return float(np.nanmean(values))
 
+    def card_metrics(self, *, command: str | None = None) -> list[dict[str, Any]]:
+        """Entries for a card's ``ganzoo.metrics`` list: each curve's mean over horizons (the curve in ``details``);
+        the baselines' entries say ``baseline: <name>`` in their protocol."""
+        h = self.protocol["horizon"]
+        base = {"extractor": "none (object locator)", "reference": "builtin:paddle-ball", "split": "test",
+                "n_generated": self.protocol["episodes"] * h, "seed": self.protocol["seed"], "horizons": f"1..{h}",
+                **{k: self.protocol[k] for k in ("episode_seeds", "tolerance_px", "locator", "actions")}}
+        if command:
+            base["command"] = command
+        out = []
+        for system in self.systems:
+            proto = dict(base, **({"baseline": system} if system != "model" else {}))
+            for m in ("paddle_err", "ball_err", "ball_within"):
+                curve = self.curves[system][m]
+                out.append({"name": m, "value": float(f"{self.mean(m, system):.6g}"), "protocol": proto,
+                            "details": {"per_horizon": [float(f"{v:.6g}") for v in curve]}})
+        return out
+
     def table(self, horizons: tuple[int, ...] = (1, 5, 10, 20)) -> str:
         """A markdown table of paddle error, ball error and ball-within at a few horizons."""
         head = ["system"] + [f"{m} h={h}" for m in ("paddle_err", "ball_err", "ball_within") for h in horizons]
@@ -144,7 +162,7 @@ def evaluate_game(model: Any, *, n: int = 256, horizon: int = 20, seed: int = 0,
         paddle = np.where(np.isnan(paddle), float(cfg.image_size), paddle)
         curves[s] = {"paddle_err": paddle.mean(0).tolist(), "ball_err": np.nanmean(ball, 0).tolist(),
                      "ball_within": (hit.sum(0) / np.maximum(visible.sum(0), 1)).tolist()}
-    protocol = {"episodes": n, "episode_seeds": f"{TEST_SEED}..{TEST_SEED + n - 1}", "horizon": horizon,
+    protocol = {"episodes": n, "seed": seed, "episode_seeds": f"{TEST_SEED}..{TEST_SEED + n - 1}", "horizon": horizon,
                 "context_frames": ctx_n, "tolerance_px": tolerance, "actions": "the behaviour policy's, replayed",
                 "locator": "paddle: weighted centre of pixels above (170+255)/2 in its rows; ball: weighted centre "
                            "of the other pixels above 85, if their mass ≥ half a ball",
