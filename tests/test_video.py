@@ -204,3 +204,24 @@ def test_preview_shows_input_predicted_truth(tmp_path: Path) -> None:
     path = model.task.preview(model, clips, tmp_path / "step")
     with Image.open(path) as im:
         assert path.suffix == ".gif" and im.size[0] == 3 * 10 + 2  # input | predicted | truth
+
+
+def test_fetch_video_cuts_clips_and_holds_out_the_last_ones(tmp_path: Path) -> None:
+    import importlib.util
+
+    script = Path(__file__).parents[1] / "scripts" / "fetch_video.py"
+    spec = importlib.util.spec_from_file_location("fetch_video", script)
+    fetch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fetch)
+    assert fetch.split_clips(795, 20, 0.2) == (list(range(0, 620, 20)), list(range(620, 780, 20)))
+    assert fetch.split_clips(68, 20, 0.2) == ([0, 20], [40])
+    with pytest.raises(RuntimeError, match="fewer than 2 clips"):
+        fetch.split_clips(30, 20, 0.2)
+    counts = fetch.cut(_avi(tmp_path / "v.avi", 12, size=(48, 32)), tmp_path / "out", clip_length=4, side=16,
+                       test_fraction=0.3)
+    assert counts == {"frames": 12, "train": 2, "test": 1}
+    assert sorted(p.name for p in (tmp_path / "out" / "train").iterdir()) == ["v_000", "v_001"]
+    frames = read_frame_folder(tmp_path / "out" / "test" / "v_002", channels=3)
+    assert frames.shape == (4, 16, 24, 3)  # shorter side 16, aspect kept
+    ds = VideoClipDataset(tmp_path / "out", image_size=16, channels=1, length=4, split="test")
+    assert len(ds) == 1
