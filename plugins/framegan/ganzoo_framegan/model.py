@@ -6,8 +6,10 @@ What is kept from the paper and its code:
 * **Multi-scale generator** (§2.1): scales s_1 … s_4 at 1/8, 1/4, 1/2 and 1 of the frame side. The input clip
   and the target are average-pooled to each scale. ``G_1`` predicts the coarsest frame from the context alone;
   ``G_k`` sees the context at scale k and the nearest-upsampled prediction of scale k−1, and its output is added
-  to that upsampled prediction: Ŷ_k = tanh(u(Ŷ_{k−1}) + G'_k(X_k, u(Ŷ_{k−1}))) (the tanh after the sum is the
-  official code's). Each G'_k is a stack of 'same' convolutions with ReLU between them; feature maps and kernel
+  to that upsampled prediction: Ŷ_k = u(Ŷ_{k−1}) + G'_k(X_k, u(Ŷ_{k−1})) (the paper's equation; the official
+  code takes a tanh of the sum, ``output="tanh"``: on moving digits it saturates at the black background and the
+  gradients vanish — a run with it predicted blank frames for 1,800 steps — so the default is the plain sum,
+  clamped to [-1, 1] when sampling). Each G'_k is a stack of 'same' convolutions with ReLU between them; feature maps and kernel
   sizes are the paper's Table 1 (``G_TABLE``), scaled by ``g_width``.
 * **Multi-scale discriminator** (§3): one network per scale judges the sequence (context frames, next frame), so
   it can tell whether the predicted frame *continues* the context; 'valid' convolutions then fully connected
@@ -93,6 +95,8 @@ class FrameGANConfig(VideoConfig):
     num_scales: int = field(default=4, metadata={"help": "pyramid levels (the paper: 4); uses Table 1's finest rows"})
     g_width: float = field(default=1.0, metadata={"help": "multiplier of the paper's generator feature maps"})
     d_width: float = field(default=1.0, metadata={"help": "multiplier of the paper's discriminator maps and FC sizes"})
+    output: Literal["sum", "tanh"] = field(
+        default="sum", metadata={"help": "sum: the paper's residual equation; tanh: tanh of it (official code)"})
     crop_size: int | None = field(default=None, metadata={"help": "train on random square crops (paper: 32); None: "
                                                                   "whole frames"})
     # loss
@@ -173,7 +177,10 @@ class ScaleGenerator(nn.Module):
 
 
 class MultiScaleGenerator(nn.Module):
-    """Context (N, T·C, H, W) → next frames at every scale, coarse → fine: a list of (N, F·C, H_k, W_k) in [-1, 1]."""
+    """Context (N, T·C, H, W) → next frames at every scale, coarse → fine: a list of (N, F·C, H_k, W_k).
+
+    ``output="sum"``: Ŷ_k = u(Ŷ_{k−1}) + G'_k(X_k, u(Ŷ_{k−1})), the paper's equation (values may leave [-1, 1] a
+    little; sampling clamps them); ``output="tanh"``: tanh of that sum, as the official code."""
 
     def __init__(self, cfg: FrameGANConfig) -> None:
         super().__init__()
@@ -183,16 +190,19 @@ class MultiScaleGenerator(nn.Module):
             ScaleGenerator(c_ctx + (c_out if k else 0), c_out, tuple(_w(m, cfg.g_width) for m in maps), kernels)
             for k, (maps, kernels) in enumerate(rows))
         self.num_scales = cfg.num_scales
+        self.squash = cfg.output == "tanh"
 
     def forward(self, context: torch.Tensor) -> list[torch.Tensor]:
         preds: list[torch.Tensor] = []
         for k, g in enumerate(self.scales):
             x = _pool(context, self.num_scales - 1 - k)
             if k == 0:
-                y = torch.tanh(g(x))
+                y = g(x)
             else:
                 guess = F.interpolate(preds[-1], scale_factor=2, mode="nearest")
-                y = torch.tanh(guess + g(torch.cat([x, guess], 1)))
+                y = guess + g(torch.cat([x, guess], 1))
+            if self.squash:
+                y = torch.tanh(y)
             preds.append(y)
         return preds
 
@@ -359,7 +369,7 @@ class FrameGAN(GanImpl):
         out: list[torch.Tensor] = []
         while len(out) < horizon:
             window = torch.stack(frames[-cfg.context_frames:], 1).flatten(1, 2)
-            nxt = model.G(window)[-1].reshape(n, cfg.future_frames, c, h, w)
+            nxt = model.G(window)[-1].clamp(-1, 1).reshape(n, cfg.future_frames, c, h, w)
             for i in range(cfg.future_frames):
                 frames.append(nxt[:, i])
                 out.append(nxt[:, i])

@@ -22,8 +22,8 @@ given as constant one-hot planes; G adds λ_adv × the non-saturating GAN loss o
 λ_rec × the squared error. λ_adv = 0 is the plain regression model of the paper (the ℓ2-only baseline).
 
 Other departures: 64×64 grey frames (Atari: 210×160 RGB), hence kernel sizes 6/6/6/4 with padding that halves
-each side exactly; a tanh output on frames scaled to [-1, 1] instead of a linear output on mean-subtracted
-pixels; one fixed ``rollout_steps`` instead of the 1 → 3 → 5 curriculum; widths scaled by ``width``/``hidden``/
+each side exactly; frames scaled to [-1, 1] instead of mean-subtracted pixels (the output stays linear, clamped
+to [-1, 1] when sampling); one fixed ``rollout_steps`` instead of the 1 → 3 → 5 curriculum; widths scaled by ``width``/``hidden``/
 ``factors`` for CPU training.
 """
 
@@ -102,7 +102,8 @@ def _maps(cfg: GameGANConfig) -> list[int]:
 
 
 class ActionConditionalGenerator(nn.Module):
-    """(frames (N, K·C, S, S), one-hot actions (N, A)) → the next frame (N, C, S, S) in [-1, 1]."""
+    """(frames (N, K·C, S, S), one-hot actions (N, A)) → the next frame (N, C, S, S): a linear output on the [-1, 1]
+    pixel scale (the paper's), clamped to [-1, 1] when sampling."""
 
     def __init__(self, cfg: GameGANConfig) -> None:
         super().__init__()
@@ -127,7 +128,7 @@ class ActionConditionalGenerator(nn.Module):
             layers += [nn.ConvTranspose2d(c, m, k, stride=2, padding=(k - 2) // 2), nn.ReLU(inplace=True)]
             c = m
         k = ENC_KERNELS[0]
-        layers += [nn.ConvTranspose2d(c, cfg.channels, k, stride=2, padding=(k - 2) // 2), nn.Tanh()]
+        layers.append(nn.ConvTranspose2d(c, cfg.channels, k, stride=2, padding=(k - 2) // 2))  # linear, as the paper
         self.decoder = nn.Sequential(*layers)
         for mod in self.modules():
             if isinstance(mod, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
@@ -338,7 +339,7 @@ class GameGAN(GanImpl):
         preds = []
         for step in range(acts.shape[1]):
             window = torch.stack(frames[-cfg.context_frames:], 1).flatten(1, 2)
-            nxt = model.G(window, onehot[:, step])
+            nxt = model.G(window, onehot[:, step]).clamp(-1, 1)
             frames.append(nxt)
             preds.append(nxt)
         return torch.stack(preds, 1)
