@@ -9,14 +9,14 @@ GANZOO=${GANZOO:-.venv/bin/ganzoo}
 [[ -f data/digits/digits.png ]] || .venv/bin/python scripts/fetch_digits.py --out data/digits
 run() { local name=$1; shift; [[ -f runs/$name/config.json ]] && { echo "runs/$name exists, skipping"; return; }
         echo "== $name"; /usr/bin/time -f "$name wall %e s" "$GANZOO" train "$@"; }
-# framegan on Moving-MNIST-style digits, 64×64 grey, 4 frames → 1; the paper's tables at 1/8 width
-fg=(framegan --data builtin:moving-digits --max-steps 3000 --batch-size 8 --seed 0 --set progress=false
-    --set g_width=0.125 --set d_width=0.125 --set optimizer=adam --set lr=0.0005 --set lr_d=0.0002
-    --set beta1=0.5 --set sample_every=500 --set checkpoint_every=500)
+# framegan on Moving-MNIST-style digits, 64×64 grey, 4 frames → 1; the paper's tables at 1/8 (G) and 1/16 (D) width
+fg=(framegan --data builtin:moving-digits --max-steps 2000 --batch-size 8 --seed 0 --set progress=false
+    --set g_width=0.125 --set d_width=0.0625 --set optimizer=adam --set lr=0.0005 --set lr_d=0.0002
+    --set beta1=0.5 --set sample_every=250 --set checkpoint_every=250)
 # gamegan on the paddle-and-ball simulator, 64×64 grey, 4 frames + action → next frame, 3-step rollouts
-gg=(gamegan --data builtin:paddle-ball --max-steps 3000 --batch-size 16 --seed 0 --set progress=false
+gg=(gamegan --data builtin:paddle-ball --max-steps 2000 --batch-size 16 --seed 0 --set progress=false
     --set width=0.25 --set hidden=512 --set factors=512 --set ndf=16 --set lr=0.0005 --set lr_d=0.0002
-    --set sample_every=500 --set checkpoint_every=500)
+    --set sample_every=250 --set checkpoint_every=250)
 models=("$@"); [[ ${#models[@]} -gt 0 ]] || models=(framegan framegan-l2 gamegan gamegan-l2 framegan-gdl)
 for m in "${models[@]}"; do
   case $m in

@@ -125,3 +125,34 @@ def test_the_benchmark_writes_tables_json_gifs_and_card_metrics(tmp_path) -> Non
     psnr = [m for m in metrics if m["name"] == "psnr"]
     assert [m["protocol"].get("baseline") for m in psnr] == [None, "copy_last_frame", "same"]
     assert len(psnr[0]["details"]["per_horizon"]) == 2 and "--write-card" not in psnr[0]["protocol"]["command"]
+
+
+def test_the_eval_plan_runs_the_steps_of_ganzoo_eval() -> None:
+    from types import SimpleNamespace
+
+    from ganzoo.metrics.extractors import load_extractor
+    from ganzoo.metrics.video_plan import VideoPlan
+    from ganzoo.plugin import import_object
+
+    model = ganzoo.build("toyvideo", seed=0).eval()
+    cls = import_object(model.task.eval_plan())
+    assert cls is VideoPlan
+    data = [{"frames": c} for c in _moving_bar(6, 4, size=8)]
+    request = SimpleNamespace(name="toy", data=data, split=None, n=None, seed=0, batch_size=4, device="cpu",
+                              kid_subset_size=8)
+    plan = cls(model, request)
+    plan.horizon = 2  # the toy predicts two frames per call
+    names, ext = plan.choose(None, None)
+    assert names == ["mse", "psnr", "ssim", "sharpness", "sharp_diff", "kid"] and ext == "digits"
+    with pytest.raises(UsageError, match="fid does not apply to video-prediction"):
+        plan.choose(["fid"], None)
+    plan.prepare(names, load_extractor(ext))
+    protocol = plan.protocol()
+    results = plan.score(plan.measure(), protocol)
+    assert [r.name for r in results] == names and plan.n_generated == 12
+    baseline = plan.make_baselines()[0]
+    baseline.fit(plan)
+    copied = {r.name: r for r in plan.score(plan.measure(baseline), protocol)}
+    direct = evaluate_video(model, data, horizon=2, n=None, extractor=None, batch_size=4)
+    assert copied["psnr"].value == pytest.approx(direct.value("psnr", "copy_last_frame"))
+    assert {r.name: r for r in results}["mse"].value == pytest.approx(direct.value("mse"))

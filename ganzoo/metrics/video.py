@@ -24,6 +24,7 @@ models passed as ``baselines`` (the ℓ2-only ablation). All systems see exactly
 
 This module is self-contained: it reads the task's data, runs the models and computes every number itself (the
 KID arithmetic included), and only borrows the feature networks of :mod:`ganzoo.metrics.extractors`.
+:mod:`ganzoo.metrics.video_plan` runs the same arithmetic as ``ganzoo eval``'s plan for the task.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..model import GanModel
 
 __all__ = ["CURVE_METRICS", "frame_metrics", "copy_last_frame", "kid", "VideoReport", "evaluate_video",
-           "predict_clips", "eval_dataset", "VideoPlan"]
+           "predict_clips", "eval_dataset"]
 
 #: Metrics with one value per horizon (in report order).
 CURVE_METRICS = ("mse", "psnr", "ssim", "sharpness", "sharp_diff")
@@ -395,18 +396,3 @@ def _kid_all(summary: dict[str, dict[str, float]], truth: list[torch.Tensor], pr
         mean, std = kid(real, feats(frames), subset_size=subset_size, seed=seed)
         summary[s]["kid"], summary[s]["kid_std"] = mean, std
     return name, getattr(net, "weights_sha256", "")
-
-
-class VideoPlan:
-    """``ganzoo eval``'s entry for video prediction (:meth:`ganzoo.tasks.Task.eval_plan`): runs
-    :func:`evaluate_video` for a request and returns its report. Arguments as :func:`evaluate_video`."""
-
-    baselines = ("copy_last_frame",)
-
-    def __init__(self, model: "GanModel", data: Any, **options: Any) -> None:
-        self.model, self.data, self.options = model, data, options
-
-    def run(self) -> VideoReport:
-        """Evaluate; see :func:`evaluate_video`."""
-        return evaluate_video(self.model, self.data, **self.options)
-

@@ -337,4 +337,4 @@ class VideoPrediction(Task):
         return write_comparison(context, out, None, dst)
 
     def eval_plan(self) -> str | None:
-        return "ganzoo.metrics.video:VideoPlan"
+        return "ganzoo.metrics.video_plan:VideoPlan"

@@ -5,7 +5,8 @@ its own predictions. In every predicted frame the paddle and the ball are locate
 compared with the simulator's true centres:
 
 * ``paddle_err``: distance in pixels between the predicted and the true paddle centre;
-* ``ball_err``: the same for the ball, over the frames where both balls are visible and found;
+* ``ball_err``: the same for the ball, over the frames where both balls are visible and found (NaN at a horizon
+  where the model never draws a ball it can be found in);
 * ``ball_within``: the fraction of frames with a visible ball where the predicted ball is found within
   ``tolerance`` pixels (3 px: less than the 4-px ball) — a missing or doubled-up ball counts as a miss.
 
@@ -70,8 +71,8 @@ class PositionReport:
 
     def mean(self, metric: str, system: str = "model", upto: int | None = None) -> float:
         """The mean of a curve over horizons 1 … ``upto`` (default: all)."""
-        values = self.curves[system][metric][:upto]
-        return float(np.nanmean(values))
+        values = np.asarray(self.curves[system][metric][:upto], dtype=np.float64)
+        return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
 
     def card_metrics(self, *, command: str | None = None) -> list[dict[str, Any]]:
         """Entries for a card's ``ganzoo.metrics`` list: each curve's mean over horizons (the curve in ``details``);
@@ -160,7 +161,9 @@ def evaluate_game(model: Any, *, n: int = 256, horizon: int = 20, seed: int = 0,
         hit, visible = np.concatenate(errs[s]["hit"]), np.concatenate(errs[s]["visible"])
         # a paddle that is not found at all is as wrong as the screen is wide
         paddle = np.where(np.isnan(paddle), float(cfg.image_size), paddle)
-        curves[s] = {"paddle_err": paddle.mean(0).tolist(), "ball_err": np.nanmean(ball, 0).tolist(),
+        found = ~np.isnan(ball)
+        ball_mean = np.where(found.any(0), np.nansum(ball, 0) / np.maximum(found.sum(0), 1), np.nan)
+        curves[s] = {"paddle_err": paddle.mean(0).tolist(), "ball_err": ball_mean.tolist(),
                      "ball_within": (hit.sum(0) / np.maximum(visible.sum(0), 1)).tolist()}
     protocol = {"episodes": n, "seed": seed, "episode_seeds": f"{TEST_SEED}..{TEST_SEED + n - 1}", "horizon": horizon,
                 "context_frames": ctx_n, "tolerance_px": tolerance, "actions": "the behaviour policy's, replayed",
