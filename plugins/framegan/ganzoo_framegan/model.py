@@ -9,8 +9,8 @@ What is kept from the paper and its code:
   to that upsampled prediction: Ŷ_k = u(Ŷ_{k−1}) + G'_k(X_k, u(Ŷ_{k−1})) (the paper's equation; the official
   code takes a tanh of the sum, ``output="tanh"``: on moving digits it saturates at the black background and the
   gradients vanish — a run with it predicted blank frames for 1,800 steps — so the default is the plain sum,
-  clamped to [-1, 1] when sampling). Each G'_k is a stack of 'same' convolutions with ReLU between them; feature maps and kernel
-  sizes are the paper's Table 1 (``G_TABLE``), scaled by ``g_width``.
+  clamped to [-1, 1] when sampling). Each G'_k is a stack of 'same' convolutions with ReLU between them;
+  feature maps and kernel sizes are the paper's Table 1 (``G_TABLE``), scaled by ``g_width``.
 * **Multi-scale discriminator** (§3): one network per scale judges the sequence (context frames, next frame), so
   it can tell whether the predicted frame *continues* the context; 'valid' convolutions then fully connected
   layers with ReLU, a logit per clip (the sigmoid lives in the loss). Table 1's sizes (``D_TABLE``), scaled by

@@ -23,8 +23,8 @@ given as constant one-hot planes; G adds λ_adv × the non-saturating GAN loss o
 
 Other departures: 64×64 grey frames (Atari: 210×160 RGB), hence kernel sizes 6/6/6/4 with padding that halves
 each side exactly; frames scaled to [-1, 1] instead of mean-subtracted pixels (the output stays linear, clamped
-to [-1, 1] when sampling); one fixed ``rollout_steps`` instead of the 1 → 3 → 5 curriculum; widths scaled by ``width``/``hidden``/
-``factors`` for CPU training.
+to [-1, 1] when sampling); one fixed ``rollout_steps`` instead of the 1 → 3 → 5 curriculum; widths scaled by
+``width``/``hidden``/``factors`` for CPU training.
 """
 
 from __future__ import annotations
