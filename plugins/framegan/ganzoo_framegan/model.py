@@ -22,7 +22,10 @@ What is kept from the paper and its code:
 * **Ablations** (Table 2): ``objective`` = ``l2`` (multi-scale ℓ2 only), ``l1``, ``gdl`` (ℓ1 + GDL), ``adv``
   (adversarial + ℓ2) or ``adv_gdl`` (adversarial + ℓ1 + GDL, the paper's best and the default). Explicit
   ``lambda_*``/``p`` values override the preset. With λ_adv = 0 the discriminator is left untouched.
-* **Training** on 4 context frames → 1 frame, optionally on random ``crop_size`` patches (the paper trains on
+* **Training** on 4 context frames → 1 frame (``future_frames=1``); with ``future_frames=k`` G is unrolled k times
+  on its own predictions and every step's loss counts (the official code's recursive model, ``nRec``), which
+  keeps long rollouts from fading; ``init_from`` starts from a trained run (1-step training, then recursive
+  fine-tuning). Optionally on random ``crop_size`` patches (the paper trains on
   32×32 patches and tests on full frames: G is fully convolutional). SGD with the paper's rates ρ_G = 0.04 and
   ρ_D = 0.02 (``optimizer="sgd"``), or Adam.
 * **Rollout**: ``sample(condition=context, horizon=N)`` feeds predictions back as context, as the paper does for
@@ -90,7 +93,10 @@ class FrameGANConfig(VideoConfig):
     image_size: int = field(default=64, metadata={"help": "frame side; a multiple of 2^(num_scales-1)"})
     channels: int = field(default=1, metadata={"help": "frame channels (1 grey, 3 RGB)"})
     context_frames: int = field(default=4, metadata={"help": "input frames (the paper: 4)"})
-    future_frames: int = field(default=1, metadata={"help": "frames predicted per step and trained on (paper: 1)"})
+    future_frames: int = field(default=1, metadata={"help": "frames trained on after the context, predicted one at a "
+                                                          "time and fed back (paper: 1; official code: nRec)"})
+    init_from: str | None = field(default=None, metadata={"help": "model folder whose G and D start this run "
+                                                                  "(the same architecture): fine-tuning"})
     # architecture
     num_scales: int = field(default=4, metadata={"help": "pyramid levels (the paper: 4); uses Table 1's finest rows"})
     g_width: float = field(default=1.0, metadata={"help": "multiplier of the paper's generator feature maps"})
@@ -184,7 +190,7 @@ class MultiScaleGenerator(nn.Module):
 
     def __init__(self, cfg: FrameGANConfig) -> None:
         super().__init__()
-        c_ctx, c_out = cfg.context_frames * cfg.channels, cfg.future_frames * cfg.channels
+        c_ctx, c_out = cfg.context_frames * cfg.channels, cfg.channels
         rows = G_TABLE[len(G_TABLE) - cfg.num_scales:]
         self.scales = nn.ModuleList(
             ScaleGenerator(c_ctx + (c_out if k else 0), c_out, tuple(_w(m, cfg.g_width) for m in maps), kernels)
@@ -239,7 +245,7 @@ class MultiScaleDiscriminator(nn.Module):
 
     def __init__(self, cfg: FrameGANConfig) -> None:
         super().__init__()
-        c_in = (cfg.context_frames + cfg.future_frames) * cfg.channels
+        c_in = (cfg.context_frames + 1) * cfg.channels
         rows = D_TABLE[len(D_TABLE) - cfg.num_scales:]
         self.scales = nn.ModuleList(
             ScaleDiscriminator(c_in, side, tuple(_w(m, cfg.d_width) for m in maps), kernels,
@@ -279,7 +285,10 @@ class FrameGAN(GanImpl):
         return self.new_model(config, {"G": MultiScaleGenerator(config), "D": MultiScaleDiscriminator(config)})
 
     def configure_optimizers(self, model: GanModel) -> dict[str, torch.optim.Optimizer]:
+        """SGD (the paper) or Adam for G and D; with ``init_from``, G and D are first loaded from that folder."""
         cfg = model.config
+        if cfg.init_from:
+            _load_init(model)
         g, d = model.components["G"].parameters(), model.components["D"].parameters()
         if cfg.optimizer == "sgd":
             return {"G": torch.optim.SGD(g, lr=cfg.lr), "D": torch.optim.SGD(d, lr=cfg.lr_d)}
@@ -288,8 +297,8 @@ class FrameGAN(GanImpl):
 
     # -- training -----------------------------------------------------------------------------------------
 
-    def _split(self, model: GanModel, batch: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(context (N, T·C, S, S), target (N, F·C, S, S)) of the batch, cropped once per step when configured."""
+    def _clip(self, model: GanModel, batch: dict[str, Any]) -> torch.Tensor:
+        """The batch's clips (N, T, C, S, S), cropped once per step when configured (both halves see one crop)."""
         if "_framegan" not in batch:
             cfg = model.config
             clip = batch["frames"]
@@ -301,46 +310,72 @@ class FrameGAN(GanImpl):
                 s = cfg.crop_size
                 y, x = (int(v) for v in self.randint(clip.shape[-1] - s + 1, 2, device="cpu"))
                 clip = clip[..., y:y + s, x:x + s]
-            batch["_framegan"] = (clip[:, :t].flatten(1, 2), clip[:, t:t + f].flatten(1, 2))
+            batch["_framegan"] = clip[:, :t + f]
         return batch["_framegan"]
 
+    def _unroll(self, model: GanModel, clip: torch.Tensor) -> tuple[list[torch.Tensor], list[list[torch.Tensor]]]:
+        """Predict the ``future_frames`` frames after the context one at a time, each fed back as context (the
+        official code's recursive training): per step, the context it saw (N, T·C, S, S) and the predicted scales."""
+        t = model.config.context_frames
+        frames = list(clip[:, :t].unbind(1))
+        contexts, preds = [], []
+        for _ in range(model.config.future_frames):
+            ctx = torch.stack(frames[-t:], 1).flatten(1, 2)
+            scales = model.G(ctx)
+            contexts.append(ctx)
+            preds.append(scales)
+            frames.append(scales[-1])
+        return contexts, preds
+
     def discriminator_loss(self, model: GanModel, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """D step with G fixed: (context, real next frame) → 1, (context, predicted) → 0, at every scale."""
-        context, target = self._split(model, batch)
-        if model.config.loss.lambda_adv == 0:
+        """D step with G fixed: (context, real next frame) → 1, (context, predicted) → 0, at every scale and step."""
+        cfg = model.config
+        clip = self._clip(model, batch)
+        if cfg.loss.lambda_adv == 0:
             # no adversarial term (the ℓp/GDL ablations): D is not trained; a zero the trainer can step keeps the loop
             first = next(model.D.parameters())
             return {"d_off": first.sum() * 0.0}
         with torch.no_grad():
-            fake = [y.detach() for y in model.G(context)]
-        n = model.config.num_scales
-        real_logits = model.D(context, _pyramid(target, n))
-        fake_logits = model.D(context, fake)
-        return {
-            "d_real": sum(gan_loss(r, True) for r in real_logits),
-            "d_fake": sum(gan_loss(f, False) for f in fake_logits),
-            "D(x)": torch.sigmoid(real_logits[-1].detach().float()).mean(),
-            "D(G(x))": torch.sigmoid(fake_logits[-1].detach().float()).mean(),
-        }
+            contexts, preds = self._unroll(model, clip)
+        t, n, f = cfg.context_frames, cfg.num_scales, cfg.future_frames
+        d_real = d_fake = 0.0
+        for k in range(f):
+            real_logits = model.D(clip[:, k:k + t].flatten(1, 2), _pyramid(clip[:, t + k], n))
+            fake_logits = model.D(contexts[k], [y.detach() for y in preds[k]])
+            d_real = d_real + sum(gan_loss(r, True) for r in real_logits)
+            d_fake = d_fake + sum(gan_loss(lg, False) for lg in fake_logits)
+        return {"d_real": d_real / f, "d_fake": d_fake / f,
+                "D(x)": torch.sigmoid(real_logits[-1].detach().float()).mean(),
+                "D(G(x))": torch.sigmoid(fake_logits[-1].detach().float()).mean()}
 
     def generator_loss(self, model: GanModel, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """G step with D fixed: λ_adv·adversarial + λ_ℓp·ℓp + λ_gdl·GDL, each summed over the scales."""
+        """G step with D fixed: λ_adv·adversarial + λ_ℓp·ℓp + λ_gdl·GDL, each summed over the scales and averaged
+        over the predicted frames."""
         cfg, w = model.config, model.config.loss
-        context, target = self._split(model, batch)
-        preds = model.G(context)
-        targets = _pyramid(target, cfg.num_scales)
+        clip = self._clip(model, batch)
+        contexts, preds = self._unroll(model, clip)
+        t, f = cfg.context_frames, cfg.future_frames
+        lp = gdl = adv = 0.0
+        for k in range(f):
+            targets = _pyramid(clip[:, t + k], cfg.num_scales)
+            if w.lambda_lp:
+                lp = lp + sum(((y.float() - y_.float()).abs().pow(w.p)).mean() for y, y_ in zip(preds[k], targets))
+            if w.lambda_gdl:
+                gdl = gdl + sum(gradient_difference_loss(y.float(), y_.float(), cfg.gdl_alpha)
+                                for y, y_ in zip(preds[k], targets))
+            if w.lambda_adv:
+                adv = adv + sum(gan_loss(lg, True, for_discriminator=False) for lg in model.D(contexts[k], preds[k]))
         out: dict[str, torch.Tensor] = {}
         if w.lambda_lp:
-            lp = sum(((y.float() - t.float()).abs().pow(w.p)).mean() for y, t in zip(preds, targets))
-            out[f"g_l{w.p}"] = w.lambda_lp * lp
+            out[f"g_l{w.p}"] = w.lambda_lp * lp / f
         if w.lambda_gdl:
-            gdl = sum(gradient_difference_loss(y.float(), t.float(), cfg.gdl_alpha) for y, t in zip(preds, targets))
-            out["g_gdl"] = w.lambda_gdl * gdl
+            out["g_gdl"] = w.lambda_gdl * gdl / f
         if w.lambda_adv:
-            out["g_adv"] = w.lambda_adv * sum(gan_loss(lg, True, for_discriminator=False)
-                                              for lg in model.D(context, preds))
-        with torch.no_grad():
-            out["mse"] = F.mse_loss(preds[-1].float(), target.float())  # logged: the full-scale error
+            out["g_adv"] = w.lambda_adv * adv / f
+        with torch.no_grad():  # logged: the full-scale error of the first and the last predicted frame
+            out["mse"] = F.mse_loss(preds[0][-1].float(), clip[:, t].float())
+            if f > 1:
+                out[f"mse_{f}"] = F.mse_loss(preds[-1][-1].float(), clip[:, t + f - 1].float())
         return out
 
     # -- sampling -----------------------------------------------------------------------------------------
@@ -369,11 +404,36 @@ class FrameGAN(GanImpl):
         out: list[torch.Tensor] = []
         while len(out) < horizon:
             window = torch.stack(frames[-cfg.context_frames:], 1).flatten(1, 2)
-            nxt = model.G(window)[-1].clamp(-1, 1).reshape(n, cfg.future_frames, c, h, w)
-            for i in range(cfg.future_frames):
-                frames.append(nxt[:, i])
-                out.append(nxt[:, i])
-        return torch.stack(out[:horizon], 1)
+            nxt = model.G(window)[-1].clamp(-1, 1)
+            frames.append(nxt)
+            out.append(nxt)
+        return torch.stack(out, 1)
+
+
+#: config fields that fix the networks' shapes: an init_from folder must agree on them
+ARCH_KEYS = ("image_size", "channels", "context_frames", "num_scales", "g_width", "d_width", "crop_size", "output")
+
+
+def _load_init(model: GanModel) -> None:
+    """Copy G and D from the ``init_from`` model folder (sha256-verified safetensors, nothing executed)."""
+    from ganzoo.config import to_dict
+    from ganzoo.errors import ConfigError, GanzooError
+    from ganzoo.hub import load_model_folder
+
+    src = model.config.init_from
+    try:
+        other = load_model_folder(src, components=["G", "D"], where=f"init_from={src}")
+    except GanzooError as err:
+        raise ConfigError(f"init_from: {err}") from None
+    if other.plugin.name != "framegan":
+        raise ConfigError(f"init_from={src} is a {other.plugin.name} model, not a framegan run")
+    mine, theirs = to_dict(model.config), to_dict(other.config)
+    differ = [k for k in ARCH_KEYS if mine[k] != theirs[k]]
+    if differ:
+        raise ConfigError(f"init_from={src} was built with "
+                          f"{', '.join(f'{k}={theirs[k]} (here {mine[k]})' for k in differ)}: use the same options")
+    for name in ("G", "D"):
+        model.components[name].load_state_dict(other.components[name].state_dict())
 
 
 def _check_context(condition: Any, cfg: Any, name: str) -> torch.Tensor:

@@ -10,7 +10,7 @@ from ganzoo_framegan.model import D_TABLE, G_TABLE, OBJECTIVES, FrameGANConfig, 
 
 import ganzoo
 from ganzoo.errors import UsageError
-from ganzoo.testing import check_plugin
+from ganzoo.testing import check_plugin, raises_one_line
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 TINY = dict(image_size=16, channels=1, context_frames=2, future_frames=1, g_width=0.03125, d_width=0.03125)
@@ -96,10 +96,10 @@ def test_crops_are_shared_by_both_halves_of_a_step() -> None:
     model = ganzoo.build("framegan", seed=0, **{**TINY, "image_size": 32, "crop_size": 16})
     batch = {"frames": torch.rand(2, 3, 1, 32, 32) * 2 - 1}
     model.impl.discriminator_loss(model, batch)
-    ctx, target = batch["_framegan"]
-    assert ctx.shape == (2, 2, 16, 16) and target.shape == (2, 1, 16, 16)
+    crop = batch["_framegan"]
+    assert crop.shape == (2, 3, 1, 16, 16)  # context 2 + future 1, cropped
     model.impl.generator_loss(model, batch)
-    assert batch["_framegan"][0] is ctx
+    assert batch["_framegan"] is crop
 
 
 def test_rollout_feeds_predictions_back_to_any_horizon() -> None:
@@ -126,3 +126,23 @@ def test_bad_inputs_get_one_line_messages() -> None:
         model.sample(condition=torch.zeros(1, 2, 1, 16, 16), horizon=0)
     with pytest.raises(UsageError, match="needs an input"):
         model.sample(2)
+
+
+def test_recursive_training_unrolls_on_predictions_and_init_from_fine_tunes(tmp_path: Path) -> None:
+    model = ganzoo.build("framegan", seed=0, **{**TINY, "future_frames": 3})
+    clip = torch.rand(2, 5, 1, 16, 16) * 2 - 1
+    contexts, preds = model.impl._unroll(model, clip)
+    assert len(preds) == 3 and torch.equal(contexts[1][:, 1:], preds[0][-1])  # step 2 sees step 1's prediction
+    losses = model.impl.generator_loss(model, {"frames": clip})
+    assert {"g_l1", "g_gdl", "g_adv", "mse", "mse_3"} <= set(losses)
+    assert set(model.impl.discriminator_loss(model, {"frames": clip})) >= {"d_real", "d_fake"}
+    with pytest.raises(UsageError, match="needs clips of 5 frames \\(context 2 \\+ future 3\\)"):
+        model.impl.generator_loss(model, {"frames": clip[:, :4]})
+    one = ganzoo.build("framegan", seed=1, **TINY).save_pretrained(tmp_path / "one")
+    tuned = ganzoo.build("framegan", seed=0, **{**TINY, "future_frames": 3, "init_from": str(one)})
+    tuned.impl.configure_optimizers(tuned)
+    source = ganzoo.load(str(one), components="all")
+    assert torch.equal(tuned.G.scales[0].net[0].weight, source.G.scales[0].net[0].weight)
+    other = ganzoo.build("framegan", seed=0, **{**TINY, "g_width": 0.0625, "init_from": str(one)})
+    raises_one_line(ganzoo.errors.ConfigError, other.impl.configure_optimizers, other,
+                    match=r"init_from=.* was built with g_width=0.03125 \(here 0.0625\): use the same options")
