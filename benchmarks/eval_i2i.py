@@ -16,12 +16,13 @@ against the real test targets on EfficientNet-Lite0 features (``effnet``; the st
 installed here, but at 64 px both are far from their training resolution — KID ranks, it is not comparable to
 published numbers). The model rows come from :func:`ganzoo.metrics.evaluate` — the numbers ``ganzoo eval``
 prints and writes into the cards, each with its protocol; CycleGAN's paired pixel metrics and its reverse
-direction (``ganzoo eval`` measures unpaired models by KID of the AtoB outputs only) are computed here with the
-same arithmetic and written into its card with a protocol naming this script.
+direction (``ganzoo eval`` measures an unpaired folder by KID of the AtoB outputs unless pixel metrics are asked
+for) are computed here with the same arithmetic and written into its card with a protocol naming this script.
 
 Reference rows:
 
-* **identity** — the input itself as the "translation": what doing nothing scores;
+* **identity** — the input itself as the "translation": what doing nothing scores (the script checks it against
+  the identity baseline ``ganzoo eval`` reports beside the model, and stops if the two disagree);
 * **real (train targets)** — N real training targets scored as if they were outputs: the KID a perfect
   translator would get at this N (its pixel metrics are undefined: there is no pairing);
 * for pix2pix also the model in ``eval`` mode (running batch-norm statistics, no dropout) beside the default
@@ -129,12 +130,12 @@ class Scorer:
         """
         import torch
 
-        from ganzoo.metrics.evaluate import KID_SUBSETS, _PixelMetrics, _quantize, kid_from_features
+        from ganzoo.metrics.arithmetic import KID_SUBSETS, PixelMetrics, kid_from_features, quantize
 
-        outputs = _quantize(outputs)
+        outputs = quantize(outputs)
         res: dict[str, Any] = {}
         if targets is not None:
-            acc = _PixelMetrics(outputs.shape[1], self.image_size)
+            acc = PixelMetrics(self.image_size)
             acc.update(outputs, targets)
             res.update({k: v for k, (v, _) in acc.compute().items()})
             # per-image PSNR is infinite for a pixel-identical pair (some OpenMoji symbols are black in both
@@ -172,7 +173,7 @@ def eval_pix2pix(model_id: str, folder: str, data: str, scorer_cache: dict[int, 
     import ganzoo
     from ganzoo.data import dataset_for_task
     from ganzoo.metrics import evaluate
-    from ganzoo.metrics.evaluate import _derived_seed
+    from ganzoo.metrics.images import derived_seed
 
     t0 = time.perf_counter()
     report = evaluate(folder, data, split="test", metrics="psnr,ssim,l1,kid", extractor=EXTRACTOR, seed=SEED,
@@ -194,7 +195,7 @@ def eval_pix2pix(model_id: str, folder: str, data: str, scorer_cache: dict[int, 
     with torch.no_grad():
         eval_mode = model.sample(condition=x, mode="eval")
         # paper mode with the seeds `ganzoo eval` uses (batches of 64): the same images it scored
-        paper = torch.cat([model.sample(condition=x[i:i + 64], seed=_derived_seed(SEED, i // 64))
+        paper = torch.cat([model.sample(condition=x[i:i + 64], seed=derived_seed(SEED, i // 64))
                            for i in range(0, x.shape[0], 64)])
     mine = scorer.score(paper, y, ref, changed)
     card = {r.name: r.value for r in report.results}
@@ -208,6 +209,7 @@ def eval_pix2pix(model_id: str, folder: str, data: str, scorer_cache: dict[int, 
         {"row": f"`{model_id}` (paper mode, default)", **mine, **card, "kid_std": report["kid"].std, "card": True},
         {"row": f"`{model_id}` (eval mode)", **scorer.score(eval_mode, y, ref, changed)},
     ]
+    _check_identity(model_id, report, rows[0], ("psnr", "ssim", "l1", "kid"))
     n_changed = int(changed.sum())
     return {"id": model_id, "folder": folder, "data": data, "direction": "line art → colour", "n_test": len(test),
             "n_changed": n_changed, "rows": rows, "report": report, "seconds": time.perf_counter() - t0}
@@ -217,8 +219,7 @@ def eval_cyclegan(model_id: str, folder: str, data: str, scorer_cache: dict[int,
     import torch
 
     import ganzoo
-    from ganzoo.metrics import evaluate
-    from ganzoo.metrics.evaluate import EvalReport, MetricResult
+    from ganzoo.metrics import EvalReport, MetricResult, evaluate
 
     t0 = time.perf_counter()
     report = evaluate(folder, data, split="test", metrics="kid", extractor=EXTRACTOR, seed=SEED, device="cpu",
@@ -248,7 +249,8 @@ def eval_cyclegan(model_id: str, folder: str, data: str, scorer_cache: dict[int,
         {"row": f"`{model_id}`", "AtoB": {**ab, "kid_card": report["kid"].value, "kid_card_std": report["kid"].std},
          "BtoA": ba, "card": True},
     ]
-    # the paired numbers, with a protocol, for the card (ganzoo eval has no paired metrics for unpaired models)
+    _check_identity(model_id, report, rows[0]["AtoB"], ("kid",))
+    # the paired numbers, with a protocol, for the card (`ganzoo eval` measures this folder's AtoB KID by default)
     base = dict(report.protocol)
     common = {**base, "extractor": "none (pixel metric)", "extractor_sha256": None, "resizer": None,
               "data_range": "[0, 1]", "pairs": len(names), "command": f"{SCRIPT} --seed {SEED}",
@@ -271,6 +273,15 @@ def eval_cyclegan(model_id: str, folder: str, data: str, scorer_cache: dict[int,
     return {"id": model_id, "folder": folder, "data": data,
             "direction": "Noto → Twemoji (AtoB), Twemoji → Noto (BtoA)", "n_test": len(names), "rows": rows,
             "report": report, "paired_report": paired, "seconds": time.perf_counter() - t0}
+
+
+def _check_identity(model_id: str, report: Any, row: dict[str, Any], names: tuple[str, ...]) -> None:
+    """The identity row here must be the identity baseline ``ganzoo eval`` reports beside the model."""
+    ident = report.baseline("identity")
+    for k in names:
+        if abs(row[k] - ident[k].value) > 1e-4 * max(1.0, abs(row[k])):
+            raise SystemExit(f"{model_id}: identity {k} here {row[k]} differs from ganzoo eval's identity baseline "
+                             f"{ident[k].value}: the benchmark no longer measures what ganzoo eval does")
 
 
 # -- cards ------------------------------------------------------------------------------------------------------

@@ -1,10 +1,20 @@
 """The user-facing verbs: ``load``, ``build``, ``train``, ``push_to_hub``, ``pull``.
 
+``load`` and ``pull`` dispatch on what a name refers to (:func:`ganzoo.names.resolve`): a bundled registry model
+loads from the installed package, a published one from the Hub at the revision its card pins — or, when the card
+pins none or the Hub does not have it, from the source its card names (the original authors' file, converted on
+first use and cached: :mod:`ganzoo.sources`) — an ``hf-hub:`` name from its repo, a local folder from disk. Each
+load plans once (:func:`ganzoo.loading.plan_load`): a Hub load plans after fetching ``config.json`` and before
+fetching any weights, and the same plan builds the model.
+
 Torch and huggingface_hub are imported inside the functions, so ``import ganzoo`` stays light.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.resources
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -13,10 +23,13 @@ from typing import TYPE_CHECKING, Any, Iterable
 from .errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .hub import PushResult
     from .model import GanModel
+    from .publish import PushResult
+    from .registry import ModelEntry
 
-__all__ = ["load", "build", "train", "push_to_hub", "pull"]
+__all__ = ["load", "build", "train", "push_to_hub", "pull", "pull_one"]
+
+logger = logging.getLogger(__name__)
 
 
 def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool = True,
@@ -28,7 +41,9 @@ def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool 
             - ``"<plugin>-<tag>"`` (``"dcgan-digits"``) or ``"<plugin>"`` (its default tag): a model listed by
               ``ganzoo list``, bundled with a package or fetched from the Hub at the revision its card pins;
             - ``"hf-hub:<org>/<repo>[@<revision>]"``: any Hub repo holding a ganzoo model folder;
-            - a local model folder (``"runs/my-dcgan"``, ``"./out"``).
+            - a local model folder, written as a path (``"runs/my-dcgan"``, ``"./out"``, ``"~/m"``) or as
+              ``"local-dir:<path>"``. A registry id wins over a folder of the same name in the working
+              directory (a warning says so, and that ``"./<name>"`` loads the folder).
         components (*optional*): which networks to load: default the plugin's inference components
             (e.g. only the generator), ``"all"`` for every component in the folder, or a list of names.
         ema (`bool`, *optional*, defaults to `True`): use the EMA weights of a generator (``G_ema``) when the
@@ -44,8 +59,11 @@ def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool 
         UnknownNameError: the name matches nothing (the closest names are suggested).
         UnknownTagError: the plugin exists but has no model with that tag (its tags are listed).
         HubNameError: a bare ``org/repo`` (use ``hf-hub:org/repo``).
+        UsageError: a revision that is not a branch, tag or commit name.
+        ConfigError: a config.json that does not fit the plugin, or networks its weight files cannot hold.
         IntegrityError / WeightsError: a file does not match its pinned sha256, or does not fit the network.
         WeightsUnavailableError: the weights are neither cached nor reachable.
+        HubUnreachableError / HubError: the Hub stopped answering (``GANZOO_HUB_TIMEOUT``) or misbehaved.
 
     Example:
         ```python
@@ -54,9 +72,100 @@ def load(name: str, *, components: Iterable[str] | str | None = None, ema: bool 
         torch.Size([8, 1, 32, 32])
         ```
     """
-    from .hub import load as _load
+    from .cards import load_card
+    from .hubio import fetch_model
+    from .loading import load_model_folder
+    from .names import resolve
+    from .registry import get_plugin
 
-    return _load(name, components=components, ema=ema, device=device, options=options)
+    res = resolve(name)
+    if res.kind == "local":
+        assert res.path is not None
+        model = load_model_folder(res.path, components=components, ema=ema, options=options, where=str(res.path))
+    elif res.kind == "hub":
+        assert res.repo_id is not None
+        snapshot, plan = fetch_model(res.repo_id, res.revision, components=components, ema=ema, options=options)
+        model = load_model_folder(snapshot, plan=plan)
+    else:
+        entry = res.entry
+        assert entry is not None
+        with _registry_folder(entry) as folder:
+            card = load_card(folder / "README.md", path=f"{entry.id} card")
+            get_plugin(entry.plugin)  # a clear error if the plugin is missing, before any download
+            if entry.bundled:
+                model = load_model_folder(folder, components=components, ema=ema, card=card, options=options,
+                                          pins=dict(entry.card.sha256), where=f"{entry.id} (bundled)")
+            else:
+                src, use_hub = _weights_route(entry)
+                model = None
+                if use_hub:
+                    repo_id, revision = _published(entry)
+                    try:
+                        snapshot, plan = fetch_model(repo_id, revision, components=components, ema=ema,
+                                                     with_card=False, options=options)
+                        assert plan is not None
+                        plan.where = f"{entry.id} (hf-hub:{repo_id}@{revision[:12]})"
+                        model = load_model_folder(snapshot, card=card, pins=dict(entry.card.sha256), plan=plan)
+                    except _hub_misses() as err:
+                        if src is None:
+                            raise
+                        _fall_back(entry, src, err)
+                if model is None:
+                    assert src is not None
+                    from .sources import fetch_converted
+
+                    model = load_model_folder(fetch_converted(src), components=components, ema=ema, card=card,
+                                              options=options, where=f"{entry.id} (converted from {src.url})")
+    model.name = name
+    if device is not None:
+        model.to(device)
+    return model
+
+
+def _registry_folder(entry: "ModelEntry") -> contextlib.AbstractContextManager[Path]:
+    return importlib.resources.as_file(entry.folder)
+
+
+def _hub_misses() -> tuple[type[Exception], ...]:
+    """Hub failures after which a card's source is used instead: no repo, no revision, offline, unreachable."""
+    from .errors import HubUnreachableError, RepoNotFoundError, RevisionNotFoundError, WeightsUnavailableError
+
+    return (RepoNotFoundError, RevisionNotFoundError, HubUnreachableError, WeightsUnavailableError)
+
+
+def _weights_route(entry: "ModelEntry") -> tuple[Any, bool]:
+    """``(source or None, try the Hub first)`` for a published registry model.
+
+    The Hub is the primary place when the card pins a revision; a cached conversion of the card's source is used
+    instead only when the Hub's files are not cached (so a model fetched from its source once loads with no
+    request, even for a card that pins a Hub revision the Hub did not have).
+    """
+    from .hubio import cached_snapshot
+    from .sources import cached_folder, source_of
+
+    src = source_of(entry)
+    info = entry.card
+    if not (info.repo_id and info.revision):
+        return src, src is None  # no source either: the Hub path says "not published yet"
+    if src is not None and cached_snapshot(info.repo_id, info.revision) is None and cached_folder(src) is not None:
+        return src, False
+    return src, True
+
+
+def _fall_back(entry: "ModelEntry", src: Any, err: Exception) -> None:
+    logger.warning("%s: the Hub has no usable %s@%s (%s); using the source its card names (%s)", entry.id,
+                   entry.card.repo_id, (entry.card.revision or "")[:12], err, src.url)
+
+
+def _published(entry: "ModelEntry") -> tuple[str, str]:
+    from .errors import WeightsUnavailableError
+
+    info = entry.card
+    if info.repo_id is None or info.revision is None:
+        raise WeightsUnavailableError(
+            f"The weights of {entry.id} are not published yet (its card pins no Hub repo/revision and names no "
+            f"source); see `ganzoo info {entry.id}` for how to convert the original checkpoint")
+    return info.repo_id, info.revision
 
 
 def build(name: str, *, seed: int | None = None, **overrides: Any) -> "GanModel":
@@ -124,7 +233,7 @@ def push_to_hub(model_or_folder: "GanModel | str | os.PathLike[str]", repo_id: s
     Returns:
         `PushResult`: ``repo_id``, ``commit`` (the sha to pin in a card), ``url``, ``files``.
     """
-    from .hub import push_folder
+    from .publish import push_folder
 
     if isinstance(model_or_folder, (str, os.PathLike)):
         return push_folder(Path(model_or_folder), repo_id, private=private, commit_message=commit_message,
@@ -135,9 +244,62 @@ def push_to_hub(model_or_folder: "GanModel | str | os.PathLike[str]", repo_id: s
 
 
 def pull(*names: str, components: Iterable[str] | str | None = None) -> list[Path]:
-    """Prefetch models into the Hugging Face cache so they load offline later; returns their folders."""
-    from .hub import pull as _pull
+    """Prefetch models into the Hugging Face cache so they load offline later; returns their folders.
 
+    Args:
+        *names: model names, as for :func:`load`.
+        components (*optional*): which component files to fetch (default: every file the folder lists).
+
+    Returns:
+        `list[Path]`: for each name its folder: the cached snapshot, the bundled folder, or the local folder.
+
+    Raises:
+        as :func:`load`, and UsageError when no name is given.
+
+    Example:
+        ```python
+        >>> ganzoo.pull("dcgan-digits", "hf-hub:my-org/my-dcgan")
+        ```
+    """
     if not names:
         raise UsageError("pull() needs at least one model name")
-    return [_pull(n, components=components) for n in names]
+    return [pull_one(n, components=components) for n in names]
+
+
+def pull_one(name: str, *, components: Iterable[str] | str | None = None) -> Path:
+    """Prefetch one model's files (see :func:`pull`); bundled and local models need nothing and return their folder
+    (a local folder is verified)."""
+    from .folder import verify_folder
+    from .hubio import download_model
+    from .names import resolve
+
+    res = resolve(name)
+    if res.kind == "local":
+        assert res.path is not None
+        verify_folder(res.path)
+        return res.path
+    if res.kind == "hub":
+        assert res.repo_id is not None
+        snapshot = download_model(res.repo_id, res.revision, components=components or "all")
+        verify_folder(snapshot, components=None if components in (None, "all") else components,
+                      where=f"hf-hub:{res.repo_id}@{snapshot.name[:12]}")
+        return snapshot
+    entry = res.entry
+    assert entry is not None
+    if entry.bundled:
+        with _registry_folder(entry) as folder:
+            return Path(folder)
+    src, use_hub = _weights_route(entry)
+    if use_hub or src is None:
+        repo_id, revision = _published(entry)
+        try:
+            return download_model(repo_id, revision, components=components or "all", with_card=False)
+        except _hub_misses() as err:
+            if src is None:
+                raise
+            _fall_back(entry, src, err)
+    from .sources import fetch_converted
+
+    folder = fetch_converted(src)
+    verify_folder(folder, where=f"{entry.id} (converted from {src.url})")
+    return folder

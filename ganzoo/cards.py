@@ -171,6 +171,10 @@ def validate_metadata(meta: Mapping[str, Any], *, path: str = "<card>") -> CardI
     for key in ("trained_with", "converted_from"):
         if key in block and not isinstance(block[key], dict):
             fail(f"ganzoo.{key}", "must be a mapping")
+    if block.get("source") is not None:  # where the original weights live (ganzoo.sources)
+        from .sources import parse_source
+
+        parse_source(block["source"], plugin=plugin, model_id=f"{plugin}-{tag}", path=path)  # type: ignore[arg-type]
     dataset = block.get("dataset")
     if isinstance(dataset, dict):
         dataset_name = dataset.get("name")

@@ -120,7 +120,9 @@ def from_dict(cls: type, data: Mapping[str, Any], *, source: str = "config", str
         cls: the plugin's config dataclass.
         data: keys and JSON values.
         source: what to name in errors (``"config.json"``, ``"--set"``).
-        strict: also refuse missing keys (config.json must be complete); otherwise defaults fill them.
+        strict: also refuse missing keys (config.json must be complete); otherwise defaults fill them. Fields a
+            plugin added after models were saved, marked ``metadata={"added_later": True}`` (their default must
+            reproduce the earlier behaviour), take their default when missing even then, so older folders load.
 
     Raises:
         ConfigError: unknown keys (with the valid ones), missing keys, wrong types.
@@ -132,7 +134,7 @@ def from_dict(cls: type, data: Mapping[str, Any], *, source: str = "config", str
     if unknown:
         raise _unknown_keys_error(cls, unknown, source)
     if strict:
-        missing = [k for k in fields if k not in data]
+        missing = [k for k in fields if k not in data and not fields[k].metadata.get("added_later", False)]
         if missing:
             raise ConfigError(f"{source}: missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
                               f"for {cls.__name__}")

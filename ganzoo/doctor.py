@@ -67,11 +67,15 @@ def run_checks(echo: Callable[[str], None] = print, *, deep: bool = True) -> boo
         dists = " and ".join(f"{p.distribution} {p.version}" for p in providers)
         echo(f"  CONFLICT {name}: provided by {dists}; uninstall one, or set GANZOO_DISABLE_PLUGINS=<distribution>")
 
+    from .sources import source_of, weights_origin
+
     echo("\nPretrained models")
     plugins = {r.name for r in registry.list_plugins()}
     for entry in registry.list_models():
-        where = "bundled" if entry.bundled else (f"hf-hub:{entry.card.repo_id}@{entry.card.revision[:12]}"
-                                                 if entry.card.repo_id and entry.card.revision else "not published yet")
+        origin = weights_origin(entry)
+        where = {"bundled": "bundled", "hub": f"hf-hub:{entry.card.repo_id}@{(entry.card.revision or '')[:12]}",
+                 "source": f"converted on first use from {getattr(source_of(entry), 'url', '?')}"}.get(
+                     origin, "not published yet")
         missing = "" if entry.plugin in plugins else f" — plugin '{entry.plugin}' is not installed"
         echo(f"  {'ok  ' if not missing else 'WARN'} {entry.id} ({where}){missing}")
     card_problems = [p for p in registry.problems() if p.kind == "card"]

@@ -148,14 +148,15 @@ class GanModel(nn.Module):
 
         Args:
             directory: the folder (created if missing; existing files are replaced atomically).
-            components: which components to write (default: all).
+            components: which components to write (default: all, except those an inference-only
+                ``ganzoo.load`` left with fresh weights: a warning names them).
             card: the card to write (default: this model's card, else a new one; an existing README's prose is
                 kept and its ganzoo block updated).
 
         Returns:
             `Path`: the folder.
         """
-        from .hub import save_model_folder
+        from .folder import save_model_folder
 
         return save_model_folder(self, directory, components=components, card=card)
 

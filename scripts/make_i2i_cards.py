@@ -1,12 +1,15 @@
-"""Render the registry cards of the 23 published pix2pix and CycleGAN models into cards/<id>/README.md.
+"""Render the registry cards of the 23 published pix2pix and CycleGAN models (and of the other converted models
+served from a source, ``dcgan-faces``) into cards/<id>/README.md.
 
     python scripts/make_i2i_cards.py            # (re)write the cards
     python scripts/make_i2i_cards.py --check    # exit 1 if a card differs from what this script renders
 
 The content comes from the plugins' torch-free tables (``ganzoo_pix2pix.published``, ``ganzoo_cyclegan.published``),
 the same the converters use, so a card and the folder ``ganzoo convert`` writes say the same things. Each card
-names the Hub repo the maintainer will publish to (``ganzoo/<id>``) with ``revision: null``: until the weights are
-converted, pushed and pinned (docs/i2i.md), ``ganzoo.load(<id>)`` says in one line that they are not published yet.
+names the Hub repo the maintainer will publish to (``ganzoo/<id>``) with ``revision: null``, and the authors' file
+as its ``source``: until the weights are converted, pushed and pinned (docs/i2i.md), ``ganzoo.load(<id>)`` fetches
+that file on first use, converts it and caches the result (``ganzoo.sources``, docs/weights.md). A pinned card keeps
+its ``source`` as the fallback for a Hub that lacks the revision.
 
 A card that ``ganzoo push --pin-card`` already pinned (``revision`` set) is re-rendered with the same prose as the
 others while keeping what the pin recorded: ``repo_id``, ``revision``, ``sha256``, ``parameters`` and the
@@ -28,6 +31,7 @@ HUB_ORG = "ganzoo"
 def _cards() -> list[tuple[str, Any, str, dict[str, Any]]]:
     """(model id, plugin spec, tag, card content) for every published model."""
     from ganzoo_cyclegan import published as cg
+    from ganzoo_dcgan import published as dc
     from ganzoo_pix2pix import published as p2p
 
     from ganzoo.registry import get_plugin
@@ -39,6 +43,7 @@ def _cards() -> list[tuple[str, Any, str, dict[str, Any]]]:
     spec = get_plugin("pix2pix")
     for m in p2p.PUBLISHED.values():
         out.append((f"pix2pix-{m.tag}", spec, m.tag, p2p.card_content(m)))
+    out.append((f"dcgan-{dc.FACES['tag']}", get_plugin("dcgan"), dc.FACES["tag"], dc.card_content()))
     return out
 
 
@@ -58,9 +63,9 @@ def render(model_id: str, spec: Any, tag: str, content: dict[str, Any], pinned: 
     }
     if pinned:
         block.update({k: pinned[k] for k in PINNED_KEYS if pinned.get(k) is not None})
-    card = make_card(plugin=spec, tag=tag, ganzoo=block, license=content["license"],
-                     tags=["image-to-image", "pytorch-CycleGAN-and-pix2pix"], description=content["description"],
-                     usage=content["usage"], notes=content["notes"])
+    tags = ["image-to-image", "pytorch-CycleGAN-and-pix2pix"] if spec.name in ("cyclegan", "pix2pix") else ["faces"]
+    card = make_card(plugin=spec, tag=tag, ganzoo=block, license=content["license"], tags=tags,
+                     description=content["description"], usage=content["usage"], notes=content["notes"])
     return str(card)
 
 

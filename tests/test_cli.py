@@ -38,7 +38,7 @@ def test_list_shows_plugins_and_models() -> None:
 
 
 def test_list_json_filter_and_task() -> None:
-    out = json.loads(CliRunner().invoke(cli, ["list", "--json", "dcgan"]).output)
+    out = json.loads(CliRunner().invoke(cli, ["list", "--json", "dcgan*"]).output)
     assert [p["name"] for p in out["plugins"]] == ["dcgan"]
     assert all(m["plugin"] == "dcgan" for m in out["models"])
     empty = json.loads(CliRunner().invoke(cli, ["list", "--json", "--task", "speech-enhancement", "dcgan"]).output)

@@ -1,4 +1,5 @@
-"""Dataset formats (DESIGN.md §7), robust image reading, skipped files, determinism and the resumable sampler."""
+"""Dataset formats, robust image reading, skipped files (at the scan and at load time), determinism and the
+resumable sampler."""
 
 from __future__ import annotations
 
@@ -104,20 +105,84 @@ def test_corrupt_and_non_image_files_are_skipped_and_counted(tmp_path: Path, cap
     assert all(ds[i]["image"].shape == (3, 8, 8) for i in range(len(ds)))
 
 
-def test_an_image_that_breaks_while_training_is_named(tmp_path: Path) -> None:
-    """A file that goes bad after the scan (or with verify=False) stops the run with its name, not a traceback."""
+def test_an_image_that_fails_to_decode_is_skipped_deterministically(tmp_path: Path, caplog) -> None:
+    """A truncated JPEG passes the header check; when its item is loaded the next readable file serves it,
+    the file is counted and named once, and the substitution is the same every time (so resume stays exact)."""
     root = tmp_path / "imgs"
     root.mkdir()
     rng = np.random.default_rng(0)
-    for i in range(2):
+    for i in range(3):
         Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(root / f"{i}.jpg", quality=90)
-    ds = ImageFolderDataset(root, image_size=16)
-    assert len(ds) == 2 and ds[0]["image"].shape == (3, 16, 16)
     blob = (root / "1.jpg").read_bytes()
-    (root / "1.jpg").write_bytes(blob[: len(blob) // 3])
-    with pytest.raises(DataError, match=r"1\.jpg is not a readable image.*remove or replace it"):
-        ds[1]
-    assert len(ImageFolderDataset(root, image_size=16)) == 1  # a new scan skips it
+    (root / "1.jpg").write_bytes(blob[: len(blob) - 60])  # the headers stay whole, the scan data end early
+    with caplog.at_level(logging.WARNING, logger="ganzoo"):
+        ds = ImageFolderDataset(root, image_size=16)
+    assert len(ds) == 3 and not caplog.records  # the header check does not see it
+    with caplog.at_level(logging.WARNING, logger="ganzoo"):
+        served = [ds[1]["image"] for _ in range(3)]
+    assert all(torch.equal(x, ds[2]["image"]) for x in served)  # the next readable file, every time
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "1.jpg is not a readable image" in warnings[0], warnings
+    assert ds.skipped["unreadable images"] == 1
+    fresh = ImageFolderDataset(root, image_size=16)  # another process (a loader worker) substitutes alike
+    assert torch.equal(fresh[1]["image"], served[0])
+    # the last file wraps around to the first; a folder with nothing readable left is an error that says so
+    (root / "2.jpg").write_bytes(b"not a jpeg any more")
+    assert torch.equal(fresh[2]["image"], fresh[0]["image"])
+    (root / "0.jpg").write_bytes(b"nor this")
+    with pytest.raises(DataError, match=r"no file can be read any more .*check the data"):
+        fresh[0]
+
+
+@pytest.mark.parametrize("task", ["class-conditional", "paired-translation", "unpaired-translation",
+                                  "speech-enhancement", "video-prediction"])
+def test_every_format_skips_a_file_that_breaks_after_the_scan(tmp_path: Path, task: str) -> None:
+    cfg, shapes = FORMATS[task]
+    root = write_dataset(task, tmp_path / "data", cfg, n=6)
+    if task == "speech-enhancement":
+        # the speech windows are read into memory when the dataset is built: a broken pair is skipped then
+        (root / "train" / "clean" / "0001.wav").write_bytes(b"broken")
+        ds = dataset_for_task(task, cfg, root)
+        assert ds.skipped["unreadable audio files"] == 1 and "0001.wav" not in ds.names
+        assert {k: tuple(v.shape) for k, v in ds[1].items()} == shapes
+        return
+    ds = dataset_for_task(task, cfg, root)
+    broken = {"class-conditional": lambda: ds.files[1], "paired-translation": lambda: ds.files[1],
+              "unpaired-translation": lambda: ds.files_a[1],
+              "video-prediction": lambda: ds.windows[1][0]}[task]()
+    broken.write_bytes(b"broken")
+    item = ds[1]
+    assert {k: tuple(v.shape) for k, v in item.items()} == shapes
+    assert sum(ds.skipped.values()) >= 1 and any(k.startswith("unreadable") and n == 1 for k, n in ds.skipped.items())
+    if task == "class-conditional":  # the label is the serving file's own
+        assert int(item["label"]) == ds.targets[2]
+
+
+def test_training_goes_on_past_a_truncated_jpeg_and_resumes_exactly(tmp_path: Path) -> None:
+    import ganzoo
+    from ganzoo.training.checkpoint import latest_checkpoint, load_checkpoint
+
+    root = tmp_path / "imgs"
+    root.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(24):
+        Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(root / f"{i:02d}.jpg", quality=95)
+    blob = (root / "05.jpg").read_bytes()
+    (root / "05.jpg").write_bytes(blob[: len(blob) - 60])
+    opts = {"max_steps": 8, "batch_size": 4, "progress": False, "sample_every": 0, "log_every": 1}
+
+    def stop_at_3(trainer) -> None:
+        if trainer.step == 3:
+            trainer.request_stop()
+
+    ganzoo.train("toygan", root, out=tmp_path / "straight", **opts)
+    ganzoo.train("toygan", root, out=tmp_path / "resumed", callbacks={"on_step_end": [stop_at_3]}, **opts)
+    ganzoo.train("toygan", root, out=tmp_path / "resumed", resume=True)
+    a, _ = load_checkpoint(latest_checkpoint(tmp_path / "straight" / "checkpoints"))
+    b, state = load_checkpoint(latest_checkpoint(tmp_path / "resumed" / "checkpoints"))
+    assert state["run"]["dataset_len"] == 24  # the broken file passed the scan: it breaks while training
+    assert state["step"] == 8 and state["epoch"] >= 1  # an epoch went by, the broken file's item included
+    assert all(torch.equal(a[c][k], b[c][k]) for c in a for k in a[c])
 
 
 def test_modes_are_read_as_they_look(tmp_path: Path) -> None:
@@ -175,7 +240,8 @@ def test_missing_empty_and_mismatched_data_are_refused(tmp_path: Path) -> None:
     (tmp_path / "empty" / "readme.txt").write_text("x")
     with pytest.raises(DataError, match="holds no readable images"):
         ImageFolderDataset(tmp_path / "empty", image_size=8)
-    root = write_dataset("class-conditional", tmp_path / "cls", ConditionalConfig(image_size=8, channels=1, num_classes=3), n=6)
+    root = write_dataset("class-conditional", tmp_path / "cls", ConditionalConfig(image_size=8, channels=1,
+                                                                                   num_classes=3), n=6)
     with pytest.raises(DataError, match="3 class folders .* but the model has 5 classes; set --set num_classes=3"):
         dataset_for_task("class-conditional", ConditionalConfig(image_size=8, channels=1, num_classes=5), root)
     with pytest.raises(DataError, match="needs trainA/ and trainB/"):
@@ -191,9 +257,10 @@ def test_too_few_items_for_one_step_is_refused_by_the_trainer(tmp_path: Path) ->
 
     data = write_dataset("unconditional", tmp_path / "data", ImageConfig(image_size=16, channels=1), n=6)
     with pytest.raises(DataError, match=r"6 items: too few for one step's batch of 4 per process × 2 accumulated"):
-        run_training("dcgan", str(data), tmp_path / "run", overrides={"image_size": 16, "channels": 1, "grad_accum": 2,
-                                                                       "progress": False},
+        run_training("toygan", str(data), tmp_path / "run", overrides={"image_size": 16, "channels": 1,
+                                                                        "grad_accum": 2, "progress": False},
                      flags={"max_steps": 1, "batch_size": 4})
+    assert not (tmp_path / "run").exists()  # a run that cannot start leaves no folder
 
 
 def test_augmentation_is_a_function_of_seed_epoch_and_index(tmp_path: Path) -> None:

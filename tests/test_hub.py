@@ -1,8 +1,14 @@
-"""Hub push/pull with the real huggingface_hub client against the project's local Hub server (no mocks)."""
+"""Hub push/pull with the real huggingface_hub client against the project's local Hub server (no mocks).
+
+Faults (a hung Hub, hostile headers, hostile revisions) are injected by the server itself (``LocalHub.fault``), so
+what is tested is ganzoo plus the real client. Core tests: toy plugins only.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +17,7 @@ import torch
 import ganzoo
 from ganzoo import names, registry
 from ganzoo.errors import (
+    HubError,
     HubUnreachableError,
     IntegrityError,
     ModelFolderError,
@@ -19,19 +26,20 @@ from ganzoo.errors import (
     UsageError,
     WeightsUnavailableError,
 )
-from ganzoo.hub import push_folder, write_pinned_card
+from ganzoo.folder import save_model_folder
+from ganzoo.publish import push_folder, write_pinned_card
+from ganzoo.testing import raises_one_line
 
-TINY = dict(image_size=16, channels=1, nz=8, ngf=8, ndf=8)
 _counter = iter(range(10_000))
 
 
 def _repo() -> str:
-    return f"ganzoo-tests/dcgan-{next(_counter)}"
+    return f"ganzoo-tests/toygan-{next(_counter)}"
 
 
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
-    return ganzoo.build("dcgan", seed=0, **TINY).save_pretrained(tmp_path / "model")
+    return ganzoo.build("toygan", seed=0).save_pretrained(tmp_path / "model")
 
 
 def _files_requested(hub) -> list[str]:
@@ -64,7 +72,7 @@ def test_info_of_a_hub_model_fetches_only_the_card(hub, hf_cache, folder: Path) 
     result = CliRunner().invoke(cli, ["info", f"hf-hub:{repo}@{sha}"])
     assert result.exit_code == 0, result.output
     assert f"status:      on the Hub: {repo} @ {sha}" in result.output  # the snapshot's commit
-    assert "plugin:      dcgan" in result.output and "library_name" not in result.output
+    assert "plugin:      toygan" in result.output and "library_name" not in result.output
     assert not any(f.endswith(".safetensors") for f in _files_requested(hub))
     raw = CliRunner().invoke(cli, ["info", f"hf-hub:{repo}@{sha}", "--raw"])
     assert raw.exit_code == 0 and f"repo_id: {repo}" in raw.output
@@ -176,9 +184,7 @@ def test_pinned_registry_card(hub, hf_cache, folder: Path, fake_site) -> None:
     # the card folder a plugin ships (cards="fake_pinned:cards"), written by write_pinned_card
     fake_site.add("fake-pinned", entry_points={"pinned": "fake_pinned:plugin"},
                   modules={"fake_pinned/__init__.py": spec_module("pinned", 'cards="fake_pinned:cards"')})
-    # a model of plugin "pinned" (it reuses DCGAN's implementation)
-    from ganzoo.hub import save_model_folder
-
+    # a model of plugin "pinned" (it reuses the toy GAN's implementation)
     model = ganzoo.build("pinned", seed=0)
     model.name = "pinned-demo"
     src = save_model_folder(model, folder.parent / "pinned-src")
@@ -204,8 +210,6 @@ def test_pinned_registry_card(hub, hf_cache, folder: Path, fake_site) -> None:
 
 def test_card_pins_that_disagree_are_refused(hub, hf_cache, folder: Path, fake_site) -> None:
     from conftest import spec_module
-
-    from ganzoo.hub import save_model_folder
 
     repo = _repo()
     fake_site.add("fake-pins", entry_points={"pins": "fake_pins:plugin"},
@@ -235,11 +239,8 @@ def test_unpublished_card_says_so(fake_site) -> None:
 
 
 def test_direction_fetches_only_that_generator(hub, hf_cache, tmp_path: Path) -> None:
-    """A two-way CycleGAN sampled BtoA downloads G_BA only (the plugin's inference_components hook)."""
-    from ganzoo import registry as reg
-
-    spec = reg.get_plugin("cyclegan")
-    model = ganzoo.build("cyclegan", seed=0, **dict(spec.tiny_config))
+    """A two-way translator sampled BtoA downloads G_BA only (the plugin's inference_components hook)."""
+    model = ganzoo.build("toyunpair", seed=0)
     folder = model.save_pretrained(tmp_path / "cg")
     repo = _repo()
     push_folder(folder, repo)
@@ -248,5 +249,175 @@ def test_direction_fetches_only_that_generator(hub, hf_cache, tmp_path: Path) ->
     assert set(loaded.loaded_components) == {"G_BA"}
     fetched = _files_requested(hub)
     assert "G_BA.safetensors" in fetched and "G_AB.safetensors" not in fetched
+
+
+# -- published cards -------------------------------------------------------------------------------------------
+
+
+def test_pushed_card_loads_from_the_hub_and_holds_no_local_path(hub, hf_cache, tmp_path: Path) -> None:
+    """A run folder's card says `ganzoo.load("<its path>")` and records `--data/--out` paths: the pushed card
+    loads `hf-hub:<repo>` instead, shows only the last part of each path, and has no `revision: null`."""
+    from ganzoo.cards import make_card
+    from ganzoo.registry import get_plugin
+
+    out, data = tmp_path / "runs" / "toy-run", tmp_path / "data" / "faces"
+    command = f"ganzoo train toygan --data {data} --out {out} --max-steps 2"
+    card = make_card(plugin=get_plugin("toygan"), tag="run", load_name=str(out),
+                     ganzoo={"trained_with": {"command": command, "data": str(data), "steps": 2}})
+    folder = save_model_folder(ganzoo.build("toygan", seed=0), out, card=card)
+    assert str(out) in (folder / "README.md").read_text()  # the local card keeps its local names
+    repo = _repo()
+    push_folder(folder, repo)
+    pushed = hub.read_file(repo, "README.md").decode()
+    assert str(tmp_path) not in pushed
+    assert f'ganzoo.load("hf-hub:{repo}")' in pushed and f"ganzoo sample hf-hub:{repo}" in pushed
+    assert "ganzoo train toygan --data faces --out toy-run --max-steps 2" in pushed
+    assert f"repo_id: {repo}" in pushed and "revision:" not in pushed
+    loaded = ganzoo.load(f"hf-hub:{repo}")
+    assert loaded.card.data.ganzoo["trained_with"]["data"] == "faces"
+    assert (folder / "README.md").read_text().count(str(out)) >= 1  # pushing never rewrites the local folder
+
+
+def test_pinned_card_uses_the_registry_id(hub, hf_cache, tmp_path: Path) -> None:
+    from ganzoo.cards import make_card
+    from ganzoo.registry import get_plugin
+
+    out = tmp_path / "runs" / "toy-run"
+    card = make_card(plugin=get_plugin("toygan"), tag="demo", load_name=str(out), ganzoo={})
+    folder = save_model_folder(ganzoo.build("toygan", seed=0), out, card=card)
+    commit = push_folder(folder, (repo := _repo())).commit
+    text = write_pinned_card(folder, tmp_path / "cards" / "toygan-demo", repo_id=repo, revision=commit).read_text()
+    assert 'ganzoo.load("toygan-demo")' in text and str(tmp_path) not in text and f"revision: {commit}" in text
+
+
+# -- what a hostile or broken Hub can and cannot do --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("revision", ["../../x", "..", "main/../../x", "a b", "v1.lock", "-x", "x/", "a\\\\b"])
+def test_revisions_that_are_no_ref_names_are_refused_before_any_request(hub, hf_cache, revision: str) -> None:
+    """The client builds cache paths from the revision (refs/<revision>): only ref- and commit-shaped ones pass."""
+    hub.clear_requests()
+    raises_one_line(UsageError, ganzoo.load, f"hf-hub:org/repo@{revision}", match="not a branch, tag or commit name")
     with pytest.raises(UsageError):
-        ganzoo.load(str(folder), options={"direction": "sideways"})
+        ganzoo.hub.download_model("org/repo", revision)
+    assert hub.requests == []
+
+
+def test_tags_branches_and_commits_are_revisions(hub, hf_cache, folder: Path) -> None:
+    from huggingface_hub import HfApi
+
+    repo = _repo()
+    commit = push_folder(folder, repo).commit
+    api = HfApi(endpoint=hub.url)
+    api.create_tag(repo, tag="v1.0")
+    api.create_branch(repo, branch="release/2024")
+    expected = ganzoo.load(str(folder)).sample(2, seed=0)
+    for rev in ("v1.0", "release/2024", commit, "main"):
+        assert torch.equal(ganzoo.load(f"hf-hub:{repo}@{rev}").sample(2, seed=0), expected)
+
+
+def _escaped(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*ganzoo-escaped*")]
+
+
+@pytest.mark.parametrize("fault, header", [("unsafe-etag", "ETag"), ("unsafe-commit", "commit")])
+def test_hostile_headers_never_become_paths(hub, hf_cache, folder: Path, tmp_path: Path, fault, header) -> None:
+    """An endpoint answering `../../…` where the client expects a hash: refused in one line, nothing is written
+    outside the cache, and the cache holds nothing from it."""
+    repo = _repo()
+    push_folder(folder, repo)
+    with hub.inject(fault):
+        msg = raises_one_line(HubError, ganzoo.load, f"hf-hub:{repo}", match=f"answered the {header} .*refusing it")
+        with pytest.raises(HubError, match="refusing it"):
+            ganzoo.pull(f"hf-hub:{repo}")
+    assert hub.url in msg and "HF_ENDPOINT" in msg
+    assert _escaped(tmp_path.parent) == []
+    assert not [p for p in hf_cache.rglob("*") if p.is_file() and p.parent.name == "blobs"]
+    assert torch.equal(ganzoo.load(f"hf-hub:{repo}").sample(2, seed=0),  # the honest Hub again: fine
+                       ganzoo.load(str(folder)).sample(2, seed=0))
+
+
+def test_a_hung_hub_fails_in_bounded_time(hub, hf_cache, folder: Path, monkeypatch) -> None:
+    """A Hub that accepts connections and never answers: one line after GANZOO_HUB_TIMEOUT seconds, naming the
+    endpoint and the variable (the client alone retries for ~6.5 min whatever HF_HUB_ETAG_TIMEOUT says)."""
+    repo = _repo()
+    sha = push_folder(folder, repo).commit
+    ganzoo.load(f"hf-hub:{repo}@{sha}")  # cached at a pinned commit
+    monkeypatch.setenv("GANZOO_HUB_TIMEOUT", "1")
+    with hub.inject("hang"):
+        start = time.monotonic()
+        msg = raises_one_line(HubUnreachableError, ganzoo.load, f"hf-hub:{repo}", match="has not answered for 1 s")
+        took = time.monotonic() - start
+        assert hub.url in msg and "GANZOO_HUB_TIMEOUT" in msg
+        assert took < 8, f"gave up after {took:.1f} s"
+        start = time.monotonic()
+        with pytest.raises(HubUnreachableError, match="GANZOO_HUB_TIMEOUT"):
+            push_folder(folder, _repo())
+        assert time.monotonic() - start < 8
+        hub.clear_requests()
+        ganzoo.load(f"hf-hub:{repo}@{sha}")  # a cached pinned commit needs no answer at all
+        assert hub.requests == []
+
+
+def test_hub_timeout_setting(monkeypatch) -> None:
+    from huggingface_hub import constants
+
+    from ganzoo.hubio import hub_timeout
+
+    monkeypatch.delenv("GANZOO_HUB_TIMEOUT", raising=False)
+    monkeypatch.setattr(constants, "HF_HUB_ETAG_TIMEOUT", 2)
+    assert hub_timeout() == 6.0  # three etag timeouts by default
+    monkeypatch.setenv("GANZOO_HUB_TIMEOUT", "45")
+    assert hub_timeout() == 45.0
+    for bad in ("0", "-1", "soon"):
+        monkeypatch.setenv("GANZOO_HUB_TIMEOUT", bad)
+        raises_one_line(UsageError, hub_timeout, match="GANZOO_HUB_TIMEOUT must be a positive number")
+
+
+def test_an_oversized_config_on_the_hub_is_refused_before_downloading_weights(hub, hf_cache, folder: Path) -> None:
+    """The plan is made from config.json alone: networks its weights cannot hold stop the load before any weight
+    file is fetched (so a hostile repo cannot make the client download or allocate gigabytes)."""
+    repo = _repo()
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["config"]["hidden"] = 100_000
+    hub.commit_files(repo, {"config.json": json.dumps(cfg).encode(),
+                            "G.safetensors": (folder / "G.safetensors").read_bytes(),
+                            "D.safetensors": (folder / "D.safetensors").read_bytes()})
+    hub.clear_requests()
+    with pytest.raises(ganzoo.WeightsError, match="cannot hold"):
+        ganzoo.load(f"hf-hub:{repo}")
+    assert _files_requested(hub) == ["config.json", "config.json"]  # HEAD + GET, no weights
+
+
+def test_nothing_is_written_outside_the_cache_by_a_load(hub, hf_cache, folder: Path, tmp_path: Path) -> None:
+    repo = _repo()
+    push_folder(folder, repo)
+    before = {p for p in tmp_path.rglob("*") if not p.is_relative_to(hf_cache)}
+    ganzoo.load(f"hf-hub:{repo}")
+    ganzoo.pull(f"hf-hub:{repo}")
+    after = {p for p in tmp_path.rglob("*") if not p.is_relative_to(hf_cache)}
+    assert after == before
+    assert os.listdir(hf_cache)
+    assert all(p.name.startswith(("models--", ".locks", "CACHEDIR")) for p in hf_cache.iterdir())
+
+
+def test_one_load_plans_once(hub, hf_cache, folder: Path, monkeypatch) -> None:
+    """The plan made from config.json before the weights are fetched is the one that builds the model."""
+    import ganzoo.hubio
+    import ganzoo.loading
+
+    calls: list[str] = []
+    real = ganzoo.loading.plan_load
+
+    def counting(data, **kwargs):
+        calls.append(kwargs["where"])
+        return real(data, **kwargs)
+
+    monkeypatch.setattr(ganzoo.loading, "plan_load", counting)
+    monkeypatch.setattr(ganzoo.hubio, "plan_load", counting)
+    repo = _repo()
+    push_folder(folder, repo)
+    ganzoo.load(f"hf-hub:{repo}")
+    assert len(calls) == 1 and calls[0].startswith(f"hf-hub:{repo}@")
+    ganzoo.load(str(folder))
+    assert len(calls) == 2

@@ -1,7 +1,9 @@
 """Tests of `ganzoo.testing.hub_server.LocalHub`, driven by the real `huggingface_hub` client (no mocks).
 
-Nothing here may reach huggingface.co: the `hub` fixture points the already-imported client at a fresh LocalHub
-(endpoint constants, module-level `HfApi`, cache folders) and restores everything afterwards.
+What is tested is what the server offers: repos, validated cards, pre-upload, commits (inline and LFS), downloads,
+repo info at a revision, refs, branch and tag creation, and the faults it injects (outage, hung server, hostile
+headers). Nothing here may reach huggingface.co: the `hub` fixture points the already-imported client at a fresh
+LocalHub (endpoint constants, module-level `HfApi`, cache folders) and restores everything afterwards.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import select
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -21,7 +24,7 @@ from pathlib import Path
 
 import huggingface_hub
 import pytest
-from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
+from huggingface_hub import CommitOperationAdd, HfApi, constants, hf_hub_download
 from huggingface_hub.errors import (
     EntryNotFoundError,
     HfHubHTTPError,
@@ -108,7 +111,6 @@ def _read(path: str) -> bytes:
 
 # ----------------------------------------------------------------------------------------------------------------------
 # Repos and uploads
-# ----------------------------------------------------------------------------------------------------------------------
 
 
 def test_create_repo_and_exist_ok(hub: LocalHub, api: HfApi) -> None:
@@ -121,10 +123,12 @@ def test_create_repo_and_exist_ok(hub: LocalHub, api: HfApi) -> None:
     assert api.repo_exists(REPO) and not api.repo_exists("ganzoo/other")
     assert hub.repo_exists(REPO)
     # A new repo starts with the Hub's initial commit holding .gitattributes.
-    assert api.list_repo_files(REPO) == [".gitattributes"]
+    assert hub.list_files(REPO) == [".gitattributes"]
     # No namespace: the server's user is used.
     assert api.create_repo("solo").repo_id == f"{hub.user}/solo"
-    assert api.whoami(token="hf_dummy")["name"] == hub.user  # the client needs some token; any is accepted
+    with pytest.raises(HfHubHTTPError) as info:
+        api.create_repo("ganzoo/faces", repo_type="dataset")  # model repos only
+    assert info.value.response.status_code == 400
 
 
 def test_upload_folder_then_download_at_branch_and_commit(hub: LocalHub, api: HfApi, pushed: str) -> None:
@@ -145,22 +149,11 @@ def test_upload_folder_then_download_at_branch_and_commit(hub: LocalHub, api: Hf
     assert again == at_sha and hub.requests == []  # cached commit id: zero requests
 
 
-def test_snapshot_download(hub: LocalHub, pushed: str) -> None:
-    folder = Path(snapshot_download(REPO))
-    assert folder.name == pushed
-    files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
-    assert files == [".gitattributes", "README.md", "config.json", "weights/generator.safetensors"]
-    assert (folder / "config.json").read_bytes() == CONFIG
-    assert (folder / "weights" / "generator.safetensors").read_bytes() == WEIGHTS
-    assert _calls(hub, "GET", f"/api/models/{REPO}/tree/{pushed}")
-
-
 def test_model_info_with_card_data(api: HfApi, pushed: str) -> None:
     info = api.model_info(REPO)
     assert info.id == REPO and info.sha == pushed
     assert info.card_data is not None and info.card_data.license == "mit"
     assert info.card_data.tags == ["gan", "dcgan"] and info.library_name == "ganzoo"
-    assert {"gan", "dcgan", "ganzoo", "license:mit"} <= set(info.tags)
     assert sorted(s.rfilename for s in info.siblings) == [
         ".gitattributes", "README.md", "config.json", "weights/generator.safetensors"
     ]
@@ -170,29 +163,17 @@ def test_model_info_with_card_data(api: HfApi, pushed: str) -> None:
     assert sizes["config.json"] == len(CONFIG) and sizes["weights/generator.safetensors"] == len(WEIGHTS)
 
 
-def test_file_exists_tree_and_paths_info(api: HfApi, pushed: str) -> None:
+def test_file_exists(api: HfApi, pushed: str) -> None:
     assert api.file_exists(REPO, "config.json")
+    assert api.file_exists(REPO, "config.json", revision=pushed)
     assert not api.file_exists(REPO, "missing.bin")
-    assert api.list_repo_files(REPO) == [
-        ".gitattributes", "README.md", "config.json", "weights/generator.safetensors"
-    ]
-    top = {e.path: type(e).__name__ for e in api.list_repo_tree(REPO)}
-    assert top == {"weights": "RepoFolder", ".gitattributes": "RepoFile", "README.md": "RepoFile",
-                   "config.json": "RepoFile"}
-    inside = list(api.list_repo_tree(REPO, path_in_repo="weights"))
-    assert [(e.path, e.size) for e in inside] == [("weights/generator.safetensors", len(WEIGHTS))]
-    assert inside[0].blob_id == hashlib.sha1(b"blob %d\0" % len(WEIGHTS) + WEIGHTS).hexdigest()
-    expanded = {e.path: e for e in api.list_repo_tree(REPO, recursive=True, expand=True)}
-    assert expanded["config.json"].last_commit.oid == pushed
-    infos = api.get_paths_info(REPO, ["config.json", "weights", "nope.txt"])
-    assert [(type(i).__name__, i.path) for i in infos] == [("RepoFile", "config.json"), ("RepoFolder", "weights")]
 
 
 def test_reupload_unchanged_folder_makes_no_commit(hub: LocalHub, api: HfApi, model_dir: Path, pushed: str) -> None:
     hub.clear_requests()
     assert api.upload_folder(folder_path=model_dir, repo_id=REPO).oid == pushed
     assert _calls(hub, "POST", "/commit/") == []  # preupload's oids told the client nothing changed
-    assert len(api.list_repo_commits(REPO)) == 2  # initial commit + upload
+    assert hub.resolve_revision(REPO) == pushed
 
 
 def test_invalid_card_metadata_is_rejected(api: HfApi, pushed: str) -> None:
@@ -203,8 +184,6 @@ def test_invalid_card_metadata_is_rejected(api: HfApi, pushed: str) -> None:
 
 
 def test_parent_commit_mismatch_is_rejected(api: HfApi, pushed: str) -> None:
-    from huggingface_hub import CommitOperationAdd
-
     newer = api.upload_file(path_or_fileobj=b"1", path_in_repo="a.txt", repo_id=REPO).oid
     with pytest.raises(HfHubHTTPError) as info:
         api.create_commit(REPO, [CommitOperationAdd("b.txt", b"2")], commit_message="stale", parent_commit=pushed)
@@ -213,48 +192,28 @@ def test_parent_commit_mismatch_is_rejected(api: HfApi, pushed: str) -> None:
     assert ok.oid != newer
 
 
-def test_delete_files_and_folders(api: HfApi, pushed: str) -> None:
+def test_delete_file(hub: LocalHub, api: HfApi, pushed: str) -> None:
     api.delete_file("config.json", repo_id=REPO)
-    api.delete_folder("weights", repo_id=REPO)
-    assert api.list_repo_files(REPO) == [".gitattributes", "README.md"]
+    assert "config.json" not in hub.list_files(REPO) and "config.json" in hub.list_files(REPO, pushed)
     with pytest.raises(EntryNotFoundError):
         api.delete_file("config.json", repo_id=REPO)
 
 
-def test_delete_repo(hub: LocalHub, api: HfApi, pushed: str) -> None:
-    api.delete_repo(REPO)
-    assert not api.repo_exists(REPO) and not hub.repo_exists(REPO)
-    api.delete_repo(REPO, missing_ok=True)
-    with pytest.raises(RepositoryNotFoundError):
-        api.delete_repo(REPO)
-
-
-def test_list_models(hub: LocalHub, api: HfApi, pushed: str) -> None:
-    hub.commit_files("someone/else", {"README.md": b"---\ntags: [vae]\n---\n"})
-    assert sorted(m.id for m in api.list_models()) == [REPO, "someone/else"]
-    assert [m.id for m in api.list_models(author="ganzoo")] == [REPO]
-    assert [m.id for m in api.list_models(search="dcgan")] == [REPO]
-    assert [m.id for m in api.list_models(filter="vae")] == ["someone/else"]
-    (found,) = api.list_models(author="ganzoo", cardData=True)
-    assert found.card_data.license == "mit" and found.sha == pushed
-
-
-def test_dataset_repos(api: HfApi) -> None:
-    api.create_repo("ganzoo/faces", repo_type="dataset")
-    api.upload_file(path_or_fileobj=b"a,b\n1,2\n", path_in_repo="data.csv", repo_id="ganzoo/faces", repo_type="dataset")
-    path = hf_hub_download("ganzoo/faces", "data.csv", repo_type="dataset")
-    assert _read(path) == b"a,b\n1,2\n"
-    assert api.dataset_info("ganzoo/faces").id == "ganzoo/faces"
-    with pytest.raises(RepositoryNotFoundError):
-        api.model_info("ganzoo/faces")  # a dataset is not a model
+def test_what_is_not_implemented_says_so(hub: LocalHub, api: HfApi, pushed: str) -> None:
+    """Pull requests and listings are not emulated: a clear HTTP error, never a wrong answer."""
+    with pytest.raises(HfHubHTTPError, match="pull requests"):
+        api.create_commit(REPO, [CommitOperationAdd("extra.txt", b"x")], commit_message="PR", create_pr=True)
+    with pytest.raises(HfHubHTTPError) as info:
+        api.list_repo_files(REPO)
+    assert info.value.response.status_code == 404
+    assert "extra.txt" not in hub.list_files(REPO)
 
 
 # ----------------------------------------------------------------------------------------------------------------------
-# Refs, commits, branches and tags
-# ----------------------------------------------------------------------------------------------------------------------
+# Refs, branches and tags
 
 
-def test_refs_commits_branches_and_tags(hub: LocalHub, api: HfApi, pushed: str) -> None:
+def test_refs_branches_and_tags(hub: LocalHub, api: HfApi, pushed: str) -> None:
     api.create_tag(REPO, tag="v1.0", tag_message="first release")
     api.create_branch(REPO, branch="feature/x")  # a "/" travels as %2F
     api.create_branch(REPO, branch="feature/x", exist_ok=True)
@@ -268,34 +227,15 @@ def test_refs_commits_branches_and_tags(hub: LocalHub, api: HfApi, pushed: str) 
     assert _read(hf_hub_download(REPO, "config.json", revision="feature/x")) == new_config
     assert _read(hf_hub_download(REPO, "config.json", revision="v1.0")) == CONFIG
     assert _read(hf_hub_download(REPO, "config.json", revision="main")) == CONFIG
-
-    commits = api.list_repo_commits(REPO, revision="feature/x")
-    assert [c.commit_id for c in commits][:2] == [on_branch, pushed]
-    assert [c.title for c in commits][-1] == "initial commit"
-    assert commits[0].authors == [hub.user] and commits[0].created_at.year >= 2024
-
-    api.delete_tag(REPO, tag="v1.0")
-    api.delete_branch(REPO, branch="feature/x")
-    refs = api.list_repo_refs(REPO)
-    assert [b.name for b in refs.branches] == ["main"] and refs.tags == []
-    with pytest.raises(RevisionNotFoundError):
-        api.delete_branch(REPO, branch="feature/x")
-
-
-def test_commit_as_pull_request(api: HfApi, pushed: str) -> None:
-    from huggingface_hub import CommitOperationAdd
-
-    info = api.create_commit(REPO, [CommitOperationAdd("extra.txt", b"x")], commit_message="PR", create_pr=True)
-    assert info.pr_num == 1 and info.pr_revision == "refs/pr/1"
-    assert _read(hf_hub_download(REPO, "extra.txt", revision="refs/pr/1")) == b"x"
-    assert not api.file_exists(REPO, "extra.txt")  # main is untouched
-    refs = api.list_repo_refs(REPO, include_pull_requests=True)
-    assert [(p.ref, p.target_commit) for p in refs.pull_requests] == [("refs/pr/1", info.oid)]
+    assert api.model_info(REPO, revision="v1.0").sha == pushed
+    assert api.model_info(REPO, revision="feature/x").sha == on_branch
+    with pytest.raises(HfHubHTTPError) as info:
+        api.create_tag(REPO, tag="v1.0")
+    assert info.value.response.status_code == 409
 
 
 # ----------------------------------------------------------------------------------------------------------------------
 # Errors
-# ----------------------------------------------------------------------------------------------------------------------
 
 
 def test_not_found_errors_are_typed(hub: LocalHub, api: HfApi, pushed: str) -> None:
@@ -312,13 +252,10 @@ def test_not_found_errors_are_typed(hub: LocalHub, api: HfApi, pushed: str) -> N
     # The miss was recorded in the cache (thanks to X-Repo-Commit on the 404): no request the second time.
     no_exist = Path(constants.HF_HUB_CACHE) / "models--ganzoo--dcgan-tiny" / ".no_exist" / pushed / "missing.bin"
     assert no_exist.exists()
-    with pytest.raises(EntryNotFoundError):
-        list(api.list_repo_tree(REPO, path_in_repo="no-such-dir"))
 
 
 # ----------------------------------------------------------------------------------------------------------------------
 # LFS
-# ----------------------------------------------------------------------------------------------------------------------
 
 
 # huggingface_hub's own LFS PUT (`data=fileobj`) triggers this httpx2 deprecation warning: not ours to fix.
@@ -333,7 +270,7 @@ def test_lfs_upload_through_batch_api(hub: LocalHub, api: HfApi, model_dir: Path
     oid = hashlib.sha256(WEIGHTS).hexdigest()
     assert _calls(hub, "POST", f"/{REPO}.git/info/lfs/objects/batch")
     assert _calls(hub, "PUT", f"/lfs-upload/{oid}") and _calls(hub, "POST", f"/lfs-verify/{oid}")
-    files = {f.path: f for f in api.list_repo_tree(REPO, recursive=True) if hasattr(f, "size")}
+    files = {f.rfilename: f for f in api.model_info(REPO, files_metadata=True).siblings}
     assert files["weights/generator.safetensors"].lfs.sha256 == oid
     assert files["empty.txt"].lfs is None  # empty files are always regular
     path = hf_hub_download(REPO, "weights/generator.safetensors", revision=sha)
@@ -365,7 +302,6 @@ def test_lfs_put_with_chunked_body(hub: LocalHub) -> None:
 
 # ----------------------------------------------------------------------------------------------------------------------
 # Raw protocol details
-# ----------------------------------------------------------------------------------------------------------------------
 
 
 def test_resolve_head_range_and_error_headers(hub: LocalHub, pushed: str) -> None:
@@ -390,8 +326,7 @@ def test_resolve_head_range_and_error_headers(hub: LocalHub, pushed: str) -> Non
 
 
 # ----------------------------------------------------------------------------------------------------------------------
-# Test helpers, offline simulation, lifecycle
-# ----------------------------------------------------------------------------------------------------------------------
+# Test helpers, faults, lifecycle
 
 
 def test_direct_helpers_and_corrupt_file(hub: LocalHub, pushed: str) -> None:
@@ -401,8 +336,8 @@ def test_direct_helpers_and_corrupt_file(hub: LocalHub, pushed: str) -> None:
     assert corrupted != sha and hub.resolve_revision(REPO) == corrupted
     assert _read(hf_hub_download(REPO, "config.json")) == b"{garbage"
     assert _read(hf_hub_download(REPO, "config.json", revision=pushed)) == CONFIG  # history is intact
-    emptied = hub.delete_file_content(REPO, "notes.txt")
-    assert hub.read_file(REPO, "notes.txt", emptied) == b""
+    emptied = hub.commit_files(REPO, {}, delete=["notes.txt"])
+    assert "notes.txt" not in hub.list_files(REPO, emptied)
     with pytest.raises(KeyError):
         hub.corrupt_file(REPO, "missing.txt")
 
@@ -451,6 +386,47 @@ def test_offline_refuse_and_drop_modes(hub: LocalHub, api: HfApi, pushed: str) -
     assert api.model_info(REPO).sha == pushed
 
 
+def test_hang_fault_accepts_and_never_answers(hub: LocalHub, pushed: str) -> None:
+    """A hung Hub: the request is read and never answered until the fault is cleared (then the connection closes)."""
+    url = f"{hub.url}/{REPO}/resolve/main/config.json"
+    outcome: dict[str, object] = {}
+
+    def ask() -> None:
+        try:
+            urllib.request.urlopen(url, timeout=10)
+            outcome["answer"] = True
+        except Exception as err:  # the connection closed without an answer
+            outcome["error"] = err
+
+    with hub.inject("hang"):
+        thread = threading.Thread(target=ask)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # still waiting for an answer
+        conn = http.client.HTTPConnection("127.0.0.1", hub.port, timeout=0.3)
+        with pytest.raises(TimeoutError):
+            conn.request("HEAD", f"/{REPO}/resolve/main/README.md")
+            conn.getresponse()
+        conn.close()
+    thread.join(5)
+    assert not thread.is_alive() and "error" in outcome and "answer" not in outcome
+    assert hub.requests[-1].status == 0
+    assert _read(hf_hub_download(REPO, "config.json")) == CONFIG  # answers again once cleared
+    with pytest.raises(ValueError, match="fault must be"):
+        hub.fault = "explode"  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("fault, header", [("unsafe-etag", "ETag"), ("unsafe-commit", "X-Repo-Commit")])
+def test_unsafe_header_faults(hub: LocalHub, pushed: str, fault: str, header: str) -> None:
+    """A hostile endpoint: a path where the client expects a hash (what the client must refuse)."""
+    with hub.inject(fault):  # type: ignore[arg-type]
+        request = urllib.request.Request(f"{hub.url}/{REPO}/resolve/main/config.json", method="HEAD")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert "../" in response.headers[header]
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert "../" not in response.headers[header]
+
+
 def test_restart_on_same_root_keeps_repos(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hub: LocalHub,
                                           api: HfApi, pushed: str) -> None:
     import httpx2
@@ -464,7 +440,7 @@ def test_restart_on_same_root_keeps_repos(tmp_path: Path, monkeypatch: pytest.Mo
         api2 = HfApi(endpoint=second.url)
         assert api2.model_info(REPO).sha == pushed
         assert _read(hf_hub_download(REPO, "weights/generator.safetensors")) == WEIGHTS
-        assert api2.list_repo_commits(REPO)[0].commit_id == pushed
+        assert second.resolve_revision(REPO) == pushed
     hub.start()  # the first one restarts on its old port
     assert api.model_info(REPO).sha == pushed
 
@@ -483,9 +459,11 @@ def test_reserve_port_and_command_line(tmp_path: Path) -> None:
             line = process.stdout.readline() if ready else ""
             stderr.seek(0)
             assert f"http://127.0.0.1:{port}" in line, f"stdout: {line!r}, stderr: {stderr.read()!r}"
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/whoami-v2", timeout=5) as response:
-                assert json.load(response)["name"] == "local-user"
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/api/repos/create", method="POST",
+                                             data=json.dumps({"name": "cli", "organization": "me"}).encode())
+            with urllib.request.urlopen(request, timeout=5) as response:
+                assert json.load(response)["id"] == "me/cli"
         finally:
             process.terminate()  # SIGTERM: clean shutdown
             assert process.wait(timeout=5) == 0
-    assert (root / "repos").is_dir()
+    assert (root / "repos" / "me" / "cli" / "repo.json").is_file()

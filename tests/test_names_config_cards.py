@@ -1,17 +1,23 @@
-"""Name resolution, config validation and card metadata: the error messages users meet first."""
+"""Name resolution, config validation and card metadata: the error messages users meet first.
+
+Core tests: toy plugins and fake distributions only (``GANZOO_DISABLE_PLUGINS='ganzoo-*'`` passes).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+from pathlib import Path
 from typing import Literal
 
 import pytest
+import torch
 
+import ganzoo
 from ganzoo import names, registry
 from ganzoo.cards import GanCardData, load_card, make_card, read_card_info, validate_metadata
 from ganzoo.config import describe, from_dict, override, parse_value, to_dict
 from ganzoo.errors import CardError, ConfigError, HubNameError, UnknownNameError, UnknownTagError, UsageError
-
 
 # -- names ---------------------------------------------------------------------------------------------------
 
@@ -31,28 +37,92 @@ def test_bad_hub_name() -> None:
         names.resolve("hf-hub:not a repo")
 
 
-def test_local_paths_resolve_to_folders(tmp_path) -> None:
+def test_local_paths_resolve_to_folders(tmp_path, monkeypatch) -> None:
     assert names.resolve(str(tmp_path)).kind == "local"
     assert names.resolve("./nonexistent-folder").kind == "local"
+    assert names.resolve("local-dir:anything").path == Path("anything")
+    assert names.resolve("~/runs/x").path == Path.home() / "runs" / "x"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "org" / "repo").mkdir(parents=True)
+    assert names.resolve("org/repo").kind == "local"  # an existing folder is a folder
+    (tmp_path / "myrun").mkdir()
+    assert names.resolve("myrun").kind == "local"  # no registry id by that name: the folder
+    with pytest.raises(UsageError, match="local-dir:<path>"):
+        names.resolve("local-dir:")
+
+
+@pytest.mark.parametrize("revision", ["main", "v1.0", "release/2024", "refs/pr/1", "a" * 40, "my_branch-2"])
+def test_ref_shaped_revisions_are_accepted(revision: str) -> None:
+    assert names.check_revision(revision) == revision
+    assert names.resolve(f"hf-hub:org/repo@{revision}").revision == revision
+
+
+@pytest.mark.parametrize("revision", ["../../x", "..", "a/../b", "/abs", "x/", "a//b", ".hidden", "v1.lock",
+                                      "a b", "a\\b", "x\n", "-rf", "a" * 300])
+def test_revisions_that_could_become_paths_are_refused(revision: str) -> None:
+    with pytest.raises(UsageError, match="not a branch, tag or commit name") as err:
+        names.check_revision(revision)
+    assert "\n" not in str(err.value)
+    if revision == revision.strip():  # names are stripped of surrounding blanks first
+        with pytest.raises(UsageError, match="not a branch, tag or commit name"):
+            names.resolve(f"hf-hub:org/repo@{revision}")
 
 
 def test_unknown_tag_lists_the_plugins_tags() -> None:
     with pytest.raises(UnknownTagError) as err:
-        names.resolve("dcgan-mnist")
-    assert "dcgan-digits" in str(err.value) and "ganzoo.build('dcgan')" in str(err.value)
+        names.resolve("toygan-mnist")
+    assert "has no pretrained model tagged 'mnist'" in str(err.value) and "ganzoo.build('toygan')" in str(err.value)
 
 
 def test_unknown_name_suggests() -> None:
     with pytest.raises(UnknownNameError) as err:
-        names.resolve("dcgan_digits")
-    assert "dcgan" in str(err.value)
+        names.resolve("toygan_x")
+    assert "toygan" in str(err.value)
     assert str(err.value).startswith("Unknown")  # no KeyError quoting
+
+
+def _bundled_model(fake_site, tmp_path: Path) -> torch.Tensor:
+    """A plugin 'shadow' whose distribution bundles the model shadow-demo; returns its samples."""
+    from conftest import spec_module
+    from ganzoo.folder import save_model_folder
+
+    fake_site.add("fake-shadow", entry_points={"shadow": "fake_shadow:plugin"},
+                  modules={"fake_shadow/__init__.py": spec_module("shadow", 'cards="fake_shadow:cards"')})
+    model = ganzoo.build("shadow", seed=0)
+    model.name = "shadow-demo"
+    save_model_folder(model, fake_site.root / "fake_shadow" / "cards" / "shadow-demo")
+    registry.refresh()
+    return model.eval().sample(2, seed=0)
+
+
+def test_a_folder_never_shadows_a_registry_id(fake_site, tmp_path, monkeypatch, caplog) -> None:
+    """`ganzoo train … --out shadow-demo` then `load("shadow-demo")`: the registry model, and a warning naming
+    the folder and how to load it; `./shadow-demo` and `local-dir:shadow-demo` load the folder."""
+    monkeypatch.setattr(logging.getLogger("ganzoo"), "propagate", True)  # the CLI, run in-process, stops it
+    bundled = _bundled_model(fake_site, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    ganzoo.build("shadow", seed=1).save_pretrained("shadow-demo")  # the run folder of a training in the cwd
+    local = ganzoo.load("./shadow-demo").sample(2, seed=0)
+    assert not torch.equal(local, bundled)
+    with caplog.at_level(logging.WARNING, logger="ganzoo.names"):
+        assert torch.equal(ganzoo.load("shadow-demo").sample(2, seed=0), bundled)
+        assert torch.equal(ganzoo.load("shadow").sample(2, seed=0), bundled)  # the plugin's only model
+    warnings = [r.getMessage() for r in caplog.records if r.name == "ganzoo.names"]
+    assert warnings and all("\n" not in w for w in warnings)
+    assert "'shadow-demo' is the registry model shadow-demo" in warnings[0]
+    assert "'./shadow-demo'" in warnings[0] and "'local-dir:shadow-demo'" in warnings[0]
+    assert torch.equal(ganzoo.load("local-dir:shadow-demo").sample(2, seed=0), local)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="ganzoo.names"):
+        ganzoo.load("./shadow-demo")
+        assert names.get_model("shadow-demo").id == "shadow-demo"  # asking the registry itself: no warning
+    assert not [r for r in caplog.records if r.name == "ganzoo.names"]
 
 
 def test_split_name_at_first_hyphen() -> None:
     assert names.split_name("cyclegan-horse2zebra") == ("cyclegan", "horse2zebra")
     assert names.split_name("pix2pix-facades-label2photo") == ("pix2pix", "facades-label2photo")
-    assert names.split_name("dcgan") == ("dcgan", None)
+    assert names.split_name("toygan") == ("toygan", None)
 
 
 # -- configs -------------------------------------------------------------------------------------------------
@@ -134,18 +204,19 @@ def test_card_data_is_validated_at_construction() -> None:
 
 def test_rendered_card_round_trips_through_both_readers(tmp_path) -> None:
     """The template renders; PyYAML-only listing and huggingface_hub's ModelCard agree on the metadata."""
-    spec = registry.get_plugin("dcgan")
+    spec = registry.get_plugin("toygan")
     block = {"repo_id": "o/r", "revision": "c" * 40, "sha256": {"G.safetensors": "d" * 64},
              "parameters": {"total": 10, "inference": 5},
              "metrics": [{"name": "kid", "value": 0.5, "protocol": {"extractor": "e", "reference": "r",
                                                                     "n_generated": 10, "seed": 0}}],
-             "trained_with": {"command": "ganzoo train dcgan …", "steps": 3}}
+             "trained_with": {"command": "ganzoo train toygan …", "steps": 3}}
     card = make_card(plugin=spec, tag="demo", ganzoo=block, license="apache-2.0", datasets=["digits"])
     path = tmp_path / "README.md"
     card.save(path)
     info = read_card_info(path.read_text(), path=str(path))
-    assert (info.plugin, info.tag, info.revision, info.parameters, info.dataset) == ("dcgan", "demo", "c" * 40, 10, "digits")
+    assert (info.plugin, info.tag, info.revision, info.parameters, info.dataset) == ("toygan", "demo", "c" * 40, 10,
+                                                                                     "digits")
     loaded = load_card(path)
     assert loaded.data.ganzoo["sha256"] == {"G.safetensors": "d" * 64}
     text = path.read_text()
-    assert "ganzoo train dcgan" in text and "| kid | 0.5 |" in text
+    assert "ganzoo train toygan" in text and "| kid | 0.5 |" in text

@@ -183,11 +183,20 @@ def test_frozen_norm_stats_keeps_buffers() -> None:
     dict(input_nc=3, output_nc=3, ngf=8, n_blocks=9, norm="instance", use_dropout=False),
     dict(input_nc=1, output_nc=3, ngf=4, n_blocks=6, norm="batch", use_dropout=True),
     dict(input_nc=3, output_nc=1, ngf=4, n_blocks=2, norm="none", use_dropout=False),
+    # layouts of other code bases: zero padding (no pad layers), affine instance norm, biased convs before BN
+    dict(input_nc=3, output_nc=3, ngf=4, n_blocks=3, norm="instance", use_dropout=True, padding_type="zero",
+         norm_affine=True),
+    dict(input_nc=3, output_nc=3, ngf=4, n_blocks=2, norm="batch", use_dropout=False, padding_type="zero",
+         conv_bias=True),
+    dict(input_nc=3, output_nc=3, ngf=4, n_blocks=2, norm="instance", use_dropout=True, conv_bias=False),
 ])
 def test_infer_resnet_config(kwargs) -> None:
     with torch.device("meta"):
         sd = ResnetGenerator(**kwargs).state_dict()
-    assert infer_resnet_config(sd) == kwargs
+    expected = {"padding_type": "reflect", "norm_affine": False, "conv_bias": None, **kwargs}
+    if kwargs.get("conv_bias") is False:  # instance norm without conv biases reads as "none" (the bias rule)
+        expected.update(norm="none", conv_bias=None)
+    assert infer_resnet_config(sd) == expected
     assert infer_unet_config(sd) is None and infer_patchgan_config(sd) is None
 
 
@@ -195,11 +204,13 @@ def test_infer_resnet_config(kwargs) -> None:
     dict(input_nc=3, output_nc=3, ngf=64, num_downs=8, norm="batch"),
     dict(input_nc=1, output_nc=3, ngf=4, num_downs=7, norm="instance"),
     dict(input_nc=3, output_nc=3, ngf=4, num_downs=5, norm="none"),
+    dict(input_nc=3, output_nc=3, ngf=4, num_downs=6, norm="instance", norm_affine=True),
+    dict(input_nc=3, output_nc=3, ngf=4, num_downs=6, norm="batch", conv_bias=True),
 ])
 def test_infer_unet_config(kwargs) -> None:
     with torch.device("meta"):
         sd = UnetGenerator(**kwargs).state_dict()
-    assert infer_unet_config(sd) == kwargs
+    assert infer_unet_config(sd) == {"norm_affine": False, "conv_bias": None, **kwargs}
     assert infer_resnet_config(sd) is None and infer_patchgan_config(sd) is None
 
 

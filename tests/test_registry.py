@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conftest import spec_module
 
 import ganzoo
+from conftest import spec_module
 from ganzoo import names, registry
 from ganzoo.errors import (
     PluginConflictError,
@@ -19,11 +19,11 @@ VALID = dict(name="x", task="unconditional", summary="s", paper="https://arxiv.o
              config="m:C", impl="m:I", components=("G", "D"))
 
 
-def test_dcgan_is_discovered_through_its_entry_point() -> None:
-    """The built-in plugin is found like any third-party one, with its distribution and version."""
-    record = registry.get_record("dcgan")
-    assert record.distribution == "ganzoo-dcgan"
-    assert record.version
+def test_a_plugin_is_discovered_through_its_entry_point() -> None:
+    """A plugin is found through its distribution's entry point, with the distribution and version."""
+    record = registry.get_record("toygan")
+    assert record.distribution == "toyzoo"
+    assert record.version == "0.1.0"
     assert record.plugin is not None and record.plugin.task == "unconditional"
 
 
@@ -55,7 +55,7 @@ def test_broken_plugin_is_reported_and_skipped(fake_site, capsys) -> None:
     fake_site.add("fake-broken", entry_points={"brokengan": "fake_broken:plugin"},
                   modules={"fake_broken.py": "raise RuntimeError('boom at import')\n"})
     names = [r.name for r in ganzoo.list_plugins()]
-    assert "dcgan" in names and "brokengan" not in names
+    assert "toygan" in names and "brokengan" not in names
     problems = registry.problems()
     assert any(p.name == "brokengan" and "boom at import" in p.message for p in problems)
     with pytest.raises(PluginLoadError, match="boom at import"):
@@ -93,8 +93,8 @@ def test_disable_plugins_resolves_a_conflict(fake_site, monkeypatch) -> None:
 
 
 def test_unknown_plugin_suggests_close_names() -> None:
-    with pytest.raises(UnknownNameError, match="Did you mean: dcgan"):
-        registry.get_plugin("dcgn")
+    with pytest.raises(UnknownNameError, match="Did you mean: toygan"):
+        registry.get_plugin("toygn")
 
 
 CARD = """---

@@ -51,6 +51,7 @@ def _setup_logging() -> None:
 LAZY_COMMANDS = {
     "convert": "ganzoo.cli.convert:convert",
     "eval": "ganzoo.cli.evaluate:evaluate",
+    "export": "ganzoo.cli.export:export",
 }
 
 
@@ -143,11 +144,27 @@ def _model_status(entry: Any) -> str:
     if entry.bundled:
         return "bundled"
     info = entry.card
+    from ..sources import cached_folder, source_of
+
+    src = source_of(entry)
+    if src is not None and cached_folder(src) is not None:
+        return "cached"
     if info.repo_id and info.revision:
         from ..hub import cached_snapshot
 
         return "cached" if cached_snapshot(info.repo_id, info.revision) else "hub"
-    return "unpublished"
+    return "on first use" if src is not None else "unpublished"
+
+
+def _source_url(entry: Any) -> str | None:
+    from ..errors import CardError
+    from ..sources import source_of
+
+    try:
+        src = source_of(entry)
+    except CardError:
+        return None
+    return src.url if src is not None else None
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
@@ -169,9 +186,12 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
 def list_cmd(pattern: str | None, task: str | None, as_json: bool) -> None:
     """List installed plugins and pretrained models (offline; no torch import).
 
-    PATTERN filters names (a substring, or a glob such as 'cyclegan-*').
+    PATTERN filters names (a substring, or a glob such as 'cyclegan-*'). The weights column says where each
+    model's weights come from: bundled (in the package), hub (a pinned Hub revision), source (the original
+    authors' file, converted on first use and cached), or not published; status says whether they are cached.
     """
     from .. import registry
+    from ..sources import weights_origin
 
     plugins = registry.list_plugins(pattern, task=task)
     models = registry.list_models(pattern, task=task)
@@ -185,7 +205,8 @@ def list_cmd(pattern: str | None, task: str | None, as_json: bool) -> None:
             "conflicts": [{"name": n, "distributions": [p.distribution for p in ps]} for n, ps in conflicts.items()],
             "models": [{"id": e.id, "plugin": e.plugin, "tag": e.tag, "dataset": e.card.dataset,
                         "parameters": e.card.parameters, "license": e.card.license, "repo_id": e.card.repo_id,
-                        "revision": e.card.revision, "status": _model_status(e), "provider": e.provider}
+                        "revision": e.card.revision, "status": _model_status(e), "provider": e.provider,
+                        "weights": weights_origin(e), "source": _source_url(e)}
                        for e in models],
             "problems": [{"kind": p.kind, "name": p.name, "message": p.message} for p in problems],
         }
@@ -198,10 +219,10 @@ def list_cmd(pattern: str | None, task: str | None, as_json: bool) -> None:
     filtered = " match" + (f" {pattern!r}" if pattern else "") + (f" (task {task})" if task else "")
     click.echo(_table(rows, ["name", "task", "summary", "provided by"]) if rows
                else "  none" + (filtered if pattern or task else " installed"))
-    mrows = [[e.id, e.plugin, e.card.dataset or "-", _human(e.card.parameters), e.card.license or "-", _model_status(e)]
-             for e in models]
+    mrows = [[e.id, e.plugin, e.card.dataset or "-", _human(e.card.parameters), e.card.license or "-",
+              weights_origin(e), _model_status(e)] for e in models]
     click.echo(f"\nPretrained models ({len(mrows)})")
-    click.echo(_table(mrows, ["id", "plugin", "dataset", "params", "licence", "status"]) if mrows
+    click.echo(_table(mrows, ["id", "plugin", "dataset", "params", "licence", "weights", "status"]) if mrows
                else "  none" + (filtered if pattern or task else ""))
     if problems:
         click.echo(f"\n{len(problems)} problem(s) skipped: run `ganzoo doctor` for details", err=True)

@@ -31,6 +31,14 @@ __all__ = ["load_builtin", "split_indices", "STYLES"]
 #: The stroke styles of ``digit-styles``, in domain order.
 STYLES = ("plain", "bold", "thin", "inverted")
 
+#: Where every built-in dataset comes from, for the card of a model trained on one (``GanDataset.card_info``).
+SOURCE = {
+    "license": "CC-BY-4.0",
+    "source": "scikit-learn's load_digits: the test set of the UCI ML repository's 'Optical Recognition of "
+              "Handwritten Digits' (E. Alpaydin, C. Kaynak, 1998; CC BY 4.0), 1,797 8x8 digits; derived here by "
+              "ganzoo.data.builtin",
+}
+
 
 def split_indices(n: int, split: str | None) -> np.ndarray:
     """Indices of a deterministic 80/20 split (``train``: ``i % 5 != 4``; ``test``: ``i % 5 == 4``; else all)."""
@@ -93,7 +101,14 @@ class ArrayPairDataset(GanDataset):
 
 
 def load_builtin(name: str, task: str, config: Any, *, split: str | None = None) -> GanDataset:
-    """Build built-in dataset ``name`` for a ``task`` model with ``config`` (see the module docstring)."""
+    """Build built-in dataset ``name`` for a ``task`` model with ``config`` (see the module docstring); its
+    ``card_info`` says where it comes from and under which licence."""
+    dataset = _build(name, task, config, split=split)
+    dataset.card_info = {"name": f"builtin:{name}" + (f", {split} split" if split else ""), **SOURCE}
+    return dataset
+
+
+def _build(name: str, task: str, config: Any, *, split: str | None) -> GanDataset:
     if name == "digits":
         images, labels = _digits(config.image_size, split)
         return ArrayImageDataset(images, labels, image_size=config.image_size, channels=config.channels)

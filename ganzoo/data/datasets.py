@@ -16,15 +16,21 @@ built-in                   ``builtin:<name>`` (:mod:`.builtin`)     the task's i
 Images are float CHW in [-1, 1]. Randomness (crops, flips, the unaligned B pick, audio windows) comes from
 a generator seeded by ``(seed, epoch, index)``: the same item for the same step whatever the number of
 workers or processes, which is what makes resumed training bit-identical.
+
+Broken files never stop a run. Files that are not images, or whose header cannot be read, are dropped when
+the dataset is built; a file that passes that check but fails to decode when an item is loaded (a truncated
+JPEG) is skipped then: the item is served by the next readable file (cyclically, in the dataset's order), the
+file is counted in ``dataset.skipped`` and named in a warning (once per file, for the first few). Which file
+serves an index depends only on which files are broken, so training stays deterministic and resumes exactly;
+only a dataset with no readable file left is an error.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import wave
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 import torch
@@ -46,13 +52,25 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
+#: Unreadable files named one by one in warnings, per dataset (and loader worker); the rest are only counted.
+_WARN_FILES = 5
+
 
 class GanDataset(Dataset):
-    """Base: a seed and an epoch, so per-item randomness is a pure function of ``(seed, epoch, index)``."""
+    """Base: a seed and an epoch, so per-item randomness is a pure function of ``(seed, epoch, index)``.
+
+    Attributes:
+        skipped: ``{what: count}`` of the files left out (non-image files, unreadable images …).
+        card_info: ``{"name", "license", "source"}`` of the data, for the card of a model trained on it
+            (None: unknown; the built-in datasets have it).
+    """
 
     seed: int = 0
     epoch: int = 0
     skipped: dict[str, int]
+    card_info: dict[str, str] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -63,6 +81,42 @@ class GanDataset(Dataset):
     def rng(self, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed & 0xFFFFFFFF, self.epoch, int(index)])
 
+    def _readable(self, index: int, n: int, load: Callable[[int], T], *, kind: str = "unreadable images",
+                  group: str = "") -> T:
+        """``load(index)``, or, when it raises :class:`DataError` (a file that does not decode), ``load`` of the
+        next readable position after it (cyclically over ``n``), remembering the bad ones.
+
+        Args:
+            index: the position asked for.
+            n: how many positions there are.
+            load: reads position ``j``; raises DataError when its file cannot be read.
+            kind: the ``skipped`` counter to increase.
+            group: which list ``index`` refers to, when a dataset has several (unaligned A and B).
+
+        Raises:
+            DataError: no position at all can be read.
+        """
+        bad = self.__dict__.setdefault("_unreadable", {})
+        first: DataError | None = None
+        for k in range(n):
+            j = (index + k) % n
+            if (group, j) in bad:
+                continue
+            try:
+                return load(j)
+            except DataError as err:
+                first = first or err
+                bad[(group, j)] = str(err)
+                self.skipped[kind] = self.skipped.get(kind, 0) + 1
+                if len(bad) <= _WARN_FILES:
+                    logger.warning("skipped: %s (its items are served by the next readable file)", err)
+                elif len(bad) == _WARN_FILES + 1:
+                    logger.warning("more files cannot be read; they are skipped without a warning each (see the "
+                                   "dataset's skipped counts)")
+        example = first or DataError(next(iter(bad.values()), "no files"))
+        raise DataError(f"{getattr(self, 'root', 'the data')}: no file can be read any more (e.g. {example}); "
+                        f"check the data")
+
 
 def _use_split(root: Path, split: str | None) -> Path:
     if split and (root / split).is_dir():
@@ -70,8 +124,9 @@ def _use_split(root: Path, split: str | None) -> Path:
     return root
 
 
-def _resize_crop(img: Any, image_size: int, load_size: int | None, rng: np.random.Generator | None,
-                 flip: bool, crop: tuple[int, int] | None = None, do_flip: bool | None = None) -> tuple[Any, tuple[int, int], bool]:
+def _resize_crop(img: Any, image_size: int, load_size: int | None, rng: np.random.Generator | None, flip: bool,
+                 crop: tuple[int, int] | None = None, do_flip: bool | None = None
+                 ) -> tuple[Any, tuple[int, int], bool]:
     """Resize the shorter side to ``load_size`` (default ``image_size``), crop ``image_size`` (random when the
     load size is larger and an rng is given, else centred), flip horizontally with p=0.5 when ``flip``.
     ``crop``/``do_flip`` replay a previous draw (for the two halves of a pair)."""
@@ -125,7 +180,8 @@ class ImageFolderDataset(GanDataset):
     """Images under ``root`` (recursively); with ``labels=True`` each immediate sub-folder is a class.
 
     Non-image files are skipped and counted; unreadable images are skipped and counted (``self.skipped``) with
-    one warning, so a stray ``.DS_Store`` or a truncated JPEG does not stop a run.
+    a warning, so a stray ``.DS_Store`` or a truncated JPEG does not stop a run (see the module docstring:
+    an image that only fails when decoded is replaced by the next readable one, deterministically).
     """
 
     def __init__(self, root: str | os.PathLike[str], *, image_size: int, channels: int = 3, labels: bool = False,
@@ -160,13 +216,13 @@ class ImageFolderDataset(GanDataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         rng = self.rng(index) if self.augment else None
-        img = open_image(self.files[index], self.channels)
+        j, img = self._readable(index, len(self.files), lambda j: (j, open_image(self.files[j], self.channels)))
         # load_size (resize-then-random-crop) is a training augmentation; without it images are fitted to image_size
         load = self.load_size if self.augment else None
         img, _, _ = _resize_crop(img, self.image_size, load, rng, self.flip and self.augment)
         item: dict[str, Any] = {"image": to_tensor(img)}
         if self.labels_on:
-            item["label"] = torch.tensor(self.targets[index], dtype=torch.long)
+            item["label"] = torch.tensor(self.targets[j], dtype=torch.long)
         return item
 
 
@@ -223,17 +279,17 @@ class AlignedDataset(GanDataset):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        from PIL import Image
+    def _open_pair(self, j: int) -> tuple[Any, Any]:
+        c_a, c_b = ((self.channels_in, self.channels_out) if self.direction == "AtoB"
+                    else (self.channels_out, self.channels_in))
+        full_a = open_image(self.files[j], c_a)
+        if full_a.size[0] < 2:
+            raise DataError(f"{self.files[j]} is too narrow to hold an A|B pair")
+        return full_a, (open_image(self.files[j], c_b) if c_b != c_a else full_a)
 
-        path = self.files[index]
-        with Image.open(path) as probe:
-            w, h = probe.size
-        if w < 2:
-            raise DataError(f"{path} is too narrow to hold an A|B pair")
-        c_a, c_b = (self.channels_in, self.channels_out) if self.direction == "AtoB" else (self.channels_out, self.channels_in)
-        full_a = open_image(path, c_a)
-        full_b = open_image(path, c_b) if c_b != c_a else full_a
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        full_a, full_b = self._readable(index, len(self.files), self._open_pair)
+        w, h = full_a.size
         half = w // 2
         a, b = full_a.crop((0, 0, half, h)), full_b.crop((half, 0, 2 * half, h))
         rng = self.rng(index) if self.augment else None
@@ -279,34 +335,22 @@ class UnalignedDataset(GanDataset):
         rng = self.rng(index)
         ib = int(rng.integers(0, len(self.files_b)))
         aug = rng if self.augment else None
-        a, _, _ = _resize_crop(open_image(self.files_a[index % len(self.files_a)], self.channels_a),
-                               self.image_size, self.load_size if self.augment else None, aug, self.flip and self.augment)
-        b, _, _ = _resize_crop(open_image(self.files_b[ib], self.channels_b),
-                               self.image_size, self.load_size if self.augment else None, aug, self.flip and self.augment)
+        na, nb = len(self.files_a), len(self.files_b)
+        img_a = self._readable(index % na, na, lambda j: open_image(self.files_a[j], self.channels_a), group="A")
+        img_b = self._readable(ib, nb, lambda j: open_image(self.files_b[j], self.channels_b), group="B")
+        a, _, _ = _resize_crop(img_a, self.image_size, self.load_size if self.augment else None, aug,
+                               self.flip and self.augment)
+        b, _, _ = _resize_crop(img_b, self.image_size, self.load_size if self.augment else None, aug,
+                               self.flip and self.augment)
         return {"A": to_tensor(a), "B": to_tensor(b)}
 
 
 def read_wav(path: str | os.PathLike[str]) -> tuple[np.ndarray, int]:
-    """Read a WAV as mono float32 in [-1, 1] and its sample rate (soundfile when installed, else 16-bit PCM)."""
-    try:
-        import soundfile as sf  # optional: reads float WAV, FLAC, OGG
+    """Read an audio file as mono float32 in [-1, 1] and its sample rate (see :func:`ganzoo.data.audio.read_audio`)."""
+    from .audio import read_audio
 
-        data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-        return data.mean(axis=1), int(sr)
-    except ImportError:
-        pass
-    except Exception as err:
-        raise DataError(f"{path} is not a readable audio file ({err})") from err
-    try:
-        with wave.open(str(path), "rb") as w:
-            sr, width, nch, n = w.getframerate(), w.getsampwidth(), w.getnchannels(), w.getnframes()
-            raw = w.readframes(n)
-    except (wave.Error, EOFError, OSError) as err:
-        raise DataError(f"{path} is not a readable WAV file ({err}); install soundfile for other formats") from err
-    if width != 2:
-        raise DataError(f"{path} is {8 * width}-bit PCM; install soundfile to read it, or convert to 16-bit")
-    data = np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0
-    return data.reshape(-1, nch).mean(axis=1), sr
+    audio = read_audio(path)
+    return audio.mono(), audio.sample_rate
 
 
 class AudioPairDataset(GanDataset):
@@ -332,9 +376,12 @@ class AudioPairDataset(GanDataset):
         return len(self.pairs)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        c_path, n_path = self.pairs[index]
-        clean, sr_c = read_wav(c_path)
-        noisy, sr_n = read_wav(n_path)
+        def load(j: int) -> tuple[Path, Path, np.ndarray, int, np.ndarray, int]:
+            c, n = self.pairs[j]
+            return (c, n, *read_wav(c), *read_wav(n))
+
+        c_path, n_path, clean, sr_c, noisy, sr_n = self._readable(index, len(self.pairs), load,
+                                                                  kind="unreadable audio files")
         for p, sr in ((c_path, sr_c), (n_path, sr_n)):
             if sr != self.sample_rate:
                 raise DataError(f"{p} is at {sr} Hz but the model expects {self.sample_rate} Hz; resample it first")
@@ -374,12 +421,15 @@ class FrameSequenceDataset(GanDataset):
     def __len__(self) -> int:
         return len(self.windows)
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def _clip(self, j: int) -> torch.Tensor:
         frames = []
-        for p in self.windows[index]:
+        for p in self.windows[j]:
             img, _, _ = _resize_crop(open_image(p, self.channels), self.image_size, None, None, False)
             frames.append(to_tensor(img))
-        return {"frames": torch.stack(frames)}
+        return torch.stack(frames)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return {"frames": self._readable(index, len(self.windows), self._clip, kind="unreadable clips")}
 
 
 def dataset_for_task(task: str, config: Any, path: str | os.PathLike[str], *, split: str = "train",

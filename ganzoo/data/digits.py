@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..hub import sha256_file
+from ..files import sha256_file
 
 __all__ = [
     "DIGITS_PNG_SHA256",

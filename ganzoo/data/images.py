@@ -11,7 +11,8 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["IMAGE_EXTENSIONS", "list_images", "open_image", "to_tensor", "save_image_grid", "save_image", "tensor_to_pil"]
+__all__ = ["IMAGE_EXTENSIONS", "list_images", "open_image", "to_tensor", "save_image_grid", "save_image",
+           "tensor_to_pil"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,10 +52,10 @@ def open_image(path: str | os.PathLike[str], channels: int) -> Any:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        img = Image.open(path)
-        img.load()
-        img = ImageOps.exif_transpose(img)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as err:
+        with Image.open(path) as opened:  # closed also when decoding fails (a truncated file)
+            opened.load()
+            img = ImageOps.exif_transpose(opened)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as err:
         raise DataError(f"{path} is not a readable image ({err.__class__.__name__}: {err}); remove or replace "
                         f"it") from err
     if img.mode.startswith("I;16"):
@@ -105,18 +106,17 @@ def tensor_to_pil(t: Any) -> Any:
 
 
 def _check_out_path(path: str | os.PathLike[str]) -> Path:
-    from ..errors import UsageError
+    """``path``, with its missing parent folders created (as ``mkdir -p`` would)."""
+    from ..files import make_output_dir
 
     path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise UsageError(f"Cannot write {path}: the folder {parent} does not exist (create it first)")
+    make_output_dir(path.parent if str(path.parent) else Path("."), what=f"folder of {path.name}")
     return path
 
 
 def save_image(t: Any, path: str | os.PathLike[str]) -> Path:
-    """Save one image tensor CHW in [-1, 1] (atomically; the format from the suffix)."""
-    from ..hub import atomic_write
+    """Save one image tensor CHW in [-1, 1] (atomically; the format from the suffix; missing folders created)."""
+    from ..files import atomic_write
 
     path = _check_out_path(path)
     img = tensor_to_pil(t)

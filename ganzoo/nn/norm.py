@@ -10,7 +10,10 @@ Three kinds (the original's ``--norm``):
 **Bias rule** (kept so the parameter layout, hence the checkpoint keys, match the original): a convolution that
 feeds a norm layer has a bias only under instance norm (``conv_bias``). Under batch norm the norm's own shift makes
 the bias redundant; under ``"none"`` the original also drops it (its test is "is the norm InstanceNorm?"), which
-we keep for layout compatibility even though it is an odd choice.
+we keep for layout compatibility even though it is an odd choice. Checkpoints from other code bases differ: some
+give every convolution a bias whatever the norm, some use instance norm *with* affine parameters
+(``InstanceNorm2d(affine=True)``); ``conv_bias(kind, override)`` and ``norm_layer(kind, c, affine=True)`` build
+those layouts.
 
 :func:`clean_norm_state` adapts an original state dict to a ganzoo module: it drops the running statistics that
 InstanceNorm layers carried in the published 2018 CycleGAN files (``track_running_stats=True`` was the default in
@@ -39,8 +42,14 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"norm must be one of {', '.join(NORM_KINDS)}, got {kind!r}")
 
 
-def norm_layer(kind: NormKind | str, channels: int) -> nn.Module:
+def norm_layer(kind: NormKind | str, channels: int, *, affine: bool = False) -> nn.Module:
     """A normalisation layer of ``kind`` for ``channels`` feature maps (see the module docstring).
+
+    Args:
+        kind: ``"batch"``, ``"instance"`` or ``"none"``.
+        channels: feature maps.
+        affine: instance norm with a learnt per-channel scale and shift (``weight``, ``bias``); the original's
+            instance norm has none. Batch norm always has them.
 
     Raises:
         ValueError: ``kind`` is not batch, instance or none.
@@ -49,14 +58,15 @@ def norm_layer(kind: NormKind | str, channels: int) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels, affine=True, track_running_stats=True)
     if kind == "instance":
-        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+        return nn.InstanceNorm2d(channels, affine=bool(affine), track_running_stats=False)
     return nn.Identity()
 
 
-def conv_bias(kind: NormKind | str) -> bool:
-    """Whether a convolution followed by a ``kind`` norm layer has a bias (the original's rule: only for instance)."""
+def conv_bias(kind: NormKind | str, override: bool | None = None) -> bool:
+    """Whether a convolution followed by a ``kind`` norm layer has a bias: ``override`` when given, else the
+    original's rule (only under instance norm)."""
     _check_kind(kind)
-    return kind == "instance"
+    return kind == "instance" if override is None else bool(override)
 
 
 def clean_norm_state(state: Mapping[str, torch.Tensor], module: nn.Module) -> tuple[dict[str, torch.Tensor], list[str]]:

@@ -58,9 +58,11 @@ class NLayerDiscriminator(nn.Module):
         ndf: width of the first layer (64 in the papers).
         n_layers: stride-2 layers after the first (3 → 70×70 patches).
         norm: ``"batch"`` (pix2pix), ``"instance"`` (CycleGAN) or ``"none"``.
+        norm_affine: instance norm with learnt scale and shift (as the generator of the same model).
     """
 
-    def __init__(self, input_nc: int = 3, ndf: int = 64, n_layers: int = 3, norm: NormKind | str = "batch") -> None:
+    def __init__(self, input_nc: int = 3, ndf: int = 64, n_layers: int = 3, norm: NormKind | str = "batch", *,
+                 norm_affine: bool = False) -> None:
         super().__init__()
         if n_layers < 1:
             raise ValueError(f"n_layers must be ≥ 1, got {n_layers}")
@@ -70,8 +72,8 @@ class NLayerDiscriminator(nn.Module):
         for k in range(1, n_layers + 1):
             nxt = ndf * min(2 ** k, 8)
             stride = 2 if k < n_layers else 1
-            layers += [nn.Conv2d(width, nxt, 4, stride=stride, padding=1, bias=bias), norm_layer(norm, nxt),
-                       nn.LeakyReLU(0.2, True)]
+            layers += [nn.Conv2d(width, nxt, 4, stride=stride, padding=1, bias=bias),
+                       norm_layer(norm, nxt, affine=norm_affine), nn.LeakyReLU(0.2, True)]
             width = nxt
         layers.append(nn.Conv2d(width, 1, 4, stride=1, padding=1))
         self.model = nn.Sequential(*layers)

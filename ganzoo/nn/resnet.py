@@ -18,6 +18,11 @@ padding of the stride-2 (transposed) convolutions.
 so the 9-block network's output convolution is ``model.26`` (``model.23`` with 6 blocks). Convolutions before
 a norm layer have a bias only under instance norm (:func:`ganzoo.nn.norm.conv_bias`). Parameters with
 ``ngf=64, n_blocks=9``: 11,378,179 (48 tensors); ``n_blocks=6``: 7,837,699.
+
+The original's other options keep their layouts too: ``padding_type`` of the residual blocks (``"reflect"``,
+``"replicate"``, or ``"zero"``, which has no padding layer, so a block's convolutions sit at ``conv_block.0`` and
+``.3``), instance norm with affine parameters (``norm_affine``) and a bias on every convolution (``conv_bias``).
+:func:`infer_resnet_config` reads all of them from a state dict's keys and shapes.
 """
 
 from __future__ import annotations
@@ -29,7 +34,19 @@ from torch import nn
 
 from .norm import NormKind, conv_bias, norm_layer
 
-__all__ = ["ResnetBlock", "ResnetGenerator", "infer_resnet_config"]
+__all__ = ["PADDING_TYPES", "ResnetBlock", "ResnetGenerator", "infer_resnet_config", "infer_norm"]
+
+_bias = conv_bias
+
+
+PADDING_TYPES: tuple[str, ...] = ("reflect", "replicate", "zero")
+
+
+def _conv3(dim: int, padding_type: str, bias: bool) -> list[nn.Module]:
+    if padding_type == "zero":
+        return [nn.Conv2d(dim, dim, 3, padding=1, bias=bias)]
+    pad = nn.ReflectionPad2d(1) if padding_type == "reflect" else nn.ReplicationPad2d(1)
+    return [pad, nn.Conv2d(dim, dim, 3, bias=bias)]
 
 
 class ResnetBlock(nn.Module):
@@ -37,15 +54,19 @@ class ResnetBlock(nn.Module):
 
     Indices of ``conv_block``: 0 pad, 1 conv, 2 norm, 3 ReLU, [4 dropout], then pad, conv, norm — so the second
     convolution is ``conv_block.5`` without dropout and ``conv_block.6`` with it (dropout shows in the keys).
+    ``padding_type="zero"`` pads inside the convolutions instead (no pad layers: convolutions at 0 and 3, or 4).
     """
 
-    def __init__(self, dim: int, norm: NormKind | str = "instance", use_dropout: bool = False) -> None:
+    def __init__(self, dim: int, norm: NormKind | str = "instance", use_dropout: bool = False, *,
+                 padding_type: str = "reflect", norm_affine: bool = False, bias: bool | None = None) -> None:
         super().__init__()
-        bias = conv_bias(norm)
-        first: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=bias), norm_layer(norm, dim),
+        if padding_type not in PADDING_TYPES:
+            raise ValueError(f"padding_type must be one of {', '.join(PADDING_TYPES)}, got {padding_type!r}")
+        bias = conv_bias(norm, bias)
+        first: list[nn.Module] = [*_conv3(dim, padding_type, bias), norm_layer(norm, dim, affine=norm_affine),
                                   nn.ReLU(True)]
         noise: list[nn.Module] = [nn.Dropout(0.5)] if use_dropout else []
-        second: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=bias), norm_layer(norm, dim)]
+        second: list[nn.Module] = [*_conv3(dim, padding_type, bias), norm_layer(norm, dim, affine=norm_affine)]
         self.conv_block = nn.Sequential(*first, *noise, *second)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -62,6 +83,10 @@ class ResnetGenerator(nn.Module):
         n_blocks: residual blocks (9: ``resnet_9blocks``, 6: ``resnet_6blocks``).
         norm: ``"instance"`` (CycleGAN), ``"batch"`` or ``"none"``.
         use_dropout: dropout 0.5 inside each residual block (off for CycleGAN).
+        padding_type: padding of the residual blocks' convolutions: ``"reflect"`` (CycleGAN), ``"replicate"``,
+            ``"zero"``.
+        norm_affine: instance norm with learnt scale and shift.
+        conv_bias: a bias on the convolutions that feed a norm layer (default: the original's rule).
 
     H and W must be multiples of :attr:`stride` (4) and at least 8: reflection padding needs the 1/4-resolution
     maps to be at least 2×2.
@@ -73,27 +98,58 @@ class ResnetGenerator(nn.Module):
     min_side: int = 8
 
     def __init__(self, input_nc: int = 3, output_nc: int = 3, ngf: int = 64, n_blocks: int = 9,
-                 norm: NormKind | str = "instance", use_dropout: bool = False) -> None:
+                 norm: NormKind | str = "instance", use_dropout: bool = False, *, padding_type: str = "reflect",
+                 norm_affine: bool = False, conv_bias: bool | None = None) -> None:
         super().__init__()
         if n_blocks < 0:
             raise ValueError(f"n_blocks must be ≥ 0, got {n_blocks}")
-        bias = conv_bias(norm)
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, bias=bias),
-                                   norm_layer(norm, ngf), nn.ReLU(True)]
+        bias = _bias(norm, conv_bias)
+
+        def nl(c: int) -> nn.Module:
+            return norm_layer(norm, c, affine=norm_affine)
+
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, 7, bias=bias), nl(ngf),
+                                   nn.ReLU(True)]
         ch = ngf
         for _ in range(2):  # d128, d256
-            layers += [nn.Conv2d(ch, ch * 2, 3, stride=2, padding=1, bias=bias), norm_layer(norm, ch * 2), nn.ReLU(True)]
+            layers += [nn.Conv2d(ch, ch * 2, 3, stride=2, padding=1, bias=bias), nl(ch * 2), nn.ReLU(True)]
             ch *= 2
-        layers += [ResnetBlock(ch, norm, use_dropout) for _ in range(n_blocks)]
+        layers += [ResnetBlock(ch, norm, use_dropout, padding_type=padding_type, norm_affine=norm_affine,
+                               bias=conv_bias) for _ in range(n_blocks)]
         for _ in range(2):  # u128, u64
             layers += [nn.ConvTranspose2d(ch, ch // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
-                       norm_layer(norm, ch // 2), nn.ReLU(True)]
+                       nl(ch // 2), nn.ReLU(True)]
             ch //= 2
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, output_nc, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
+
+
+def infer_norm(state: Mapping[str, torch.Tensor], norm_key: str, conv_key: str) -> dict[str, Any]:
+    """Read a norm layer's kind from its entries (``norm_key`` = its prefix, ``conv_key`` = the convolution
+    before it): running statistics **and** a scale → batch norm (batch norm is told apart by its running
+    statistics, not by the presence of ``weight``); a scale without statistics → instance norm with affine
+    parameters; statistics without a scale → instance norm (the 2018 CycleGAN files' stray statistics); nothing
+    → instance norm if the convolution has a bias, else none (the original's bias rule).
+
+    Returns:
+        `dict`: ``norm``, ``norm_affine`` and ``conv_bias`` (``None`` when the bias follows the original's rule).
+    """
+    has_stats = f"{norm_key}.running_mean" in state
+    scale = state.get(f"{norm_key}.weight")
+    has_scale = scale is not None and scale.dim() == 1
+    has_bias = f"{conv_key}.bias" in state
+    if has_stats and has_scale:
+        norm, affine = "batch", False
+    elif has_scale:
+        norm, affine = "instance", True
+    elif has_stats:
+        norm, affine = "instance", False
+    else:
+        norm, affine = ("instance" if has_bias else "none"), False
+    return {"norm": norm, "norm_affine": affine, "conv_bias": None if has_bias == conv_bias(norm) else has_bias}
 
 
 def infer_resnet_config(state: Mapping[str, torch.Tensor]) -> dict[str, Any] | None:
@@ -104,26 +160,32 @@ def infer_resnet_config(state: Mapping[str, torch.Tensor]) -> dict[str, Any] | N
     keys that decide the architecture, not every key.
 
     Rules: ``ngf``/``input_nc`` from ``model.1.weight`` [ngf, C_in, 7, 7]; ``n_blocks`` = number of
-    ``model.<i>.conv_block.1.weight``; dropout when ``conv_block.6.weight`` exists (the second convolution moves
-    from index 5 to 6); norm: ``model.2.weight`` → batch, a bias on ``model.4`` without norm weights → instance,
-    neither → none; ``output_nc`` from the output convolution ``model.<17+n>.weight``.
+    ``model.<i>.conv_block`` from 10 on. Inside the first block, the two convolutions are found by their shapes
+    (4-D weights, not 1-D norm scales) rather than assumed positions: the first at index 0 means zero padding
+    (no pad layer), at 1 a pad layer (reflect: the original's; replicate looks the same, ``--set
+    padding_type=replicate`` says so); a gap of one more index than norm + ReLU + pad take means a dropout
+    layer. Norm kind, affine instance norm and the bias rule: :func:`infer_norm` on ``model.2``/``model.1``;
+    ``output_nc`` from the output convolution ``model.<17+n>.weight``.
     """
     stem = state.get("model.1.weight")
     if stem is None or stem.dim() != 4 or tuple(stem.shape[2:]) != (7, 7):
         return None
     ngf, input_nc = int(stem.shape[0]), int(stem.shape[1])
     n_blocks = 0
-    while f"model.{10 + n_blocks}.conv_block.1.weight" in state:
+    while any(k.startswith(f"model.{10 + n_blocks}.conv_block.") for k in state):
         n_blocks += 1
-    use_dropout = "model.10.conv_block.6.weight" in state
-    if "model.2.weight" in state:
-        norm = "batch"
-    elif "model.4.bias" in state:
-        norm = "instance"
-    else:
-        norm = "none"
+    padding_type, use_dropout = "reflect", False
+    if n_blocks:
+        convs = sorted(int(k.split(".")[3]) for k, v in state.items()
+                       if k.startswith("model.10.conv_block.") and k.endswith(".weight") and v.dim() == 4)
+        if len(convs) != 2:
+            return None
+        first, second = convs
+        padding_type = "zero" if first == 0 else "reflect"
+        gap = second - first  # norm + ReLU (+ the second conv's pad layer) without dropout
+        use_dropout = gap == (3 if padding_type == "zero" else 4) + 1
     out = state.get(f"model.{17 + n_blocks}.weight")
     if out is None or out.dim() != 4:
         return None
-    return {"input_nc": input_nc, "output_nc": int(out.shape[0]), "ngf": ngf, "n_blocks": n_blocks, "norm": norm,
-            "use_dropout": use_dropout}
+    return {"input_nc": input_nc, "output_nc": int(out.shape[0]), "ngf": ngf, "n_blocks": n_blocks,
+            "use_dropout": use_dropout, "padding_type": padding_type, **infer_norm(state, "model.2", "model.1")}

@@ -31,7 +31,9 @@ from typing import Any, Mapping
 import torch
 from torch import nn
 
-from .norm import NormKind, conv_bias, norm_layer
+from .norm import NormKind, conv_bias
+from .norm import norm_layer as _norm_layer
+from .resnet import infer_norm
 
 __all__ = ["UnetSkipBlock", "UnetGenerator", "infer_unet_config"]
 
@@ -46,14 +48,20 @@ class UnetSkipBlock(nn.Module):
         submodule: the next block inwards (``None`` for the innermost).
         outermost / innermost: position flags.
         norm: norm kind; use_dropout: dropout 0.5 after the up path (middle blocks only).
+        norm_affine: instance norm with learnt scale and shift; bias: the convolutions' bias (default: the
+            original's rule, :func:`ganzoo.nn.norm.conv_bias`).
     """
 
     def __init__(self, outer_nc: int, inner_nc: int, input_nc: int | None = None, submodule: nn.Module | None = None,
                  *, outermost: bool = False, innermost: bool = False, norm: NormKind | str = "batch",
-                 use_dropout: bool = False) -> None:
+                 use_dropout: bool = False, norm_affine: bool = False, bias: bool | None = None) -> None:
         super().__init__()
         self.outermost = outermost
-        bias = conv_bias(norm)
+        bias = conv_bias(norm, bias)
+
+        def norm_layer(kind: str, c: int) -> nn.Module:
+            return _norm_layer(kind, c, affine=norm_affine)
+
         input_nc = outer_nc if input_nc is None else input_nc
         down = nn.Conv2d(input_nc, inner_nc, 4, stride=2, padding=1, bias=bias)
         # LeakyReLU out of place: the original's in-place version rewrites x before the skip concatenation, which
@@ -90,22 +98,26 @@ class UnetGenerator(nn.Module):
         ngf: width of the first layer (64 in the paper).
         norm: ``"batch"`` (pix2pix), ``"instance"`` or ``"none"``.
         use_dropout: dropout 0.5 in the ``num_downs - 5`` innermost decoder layers (pix2pix's noise source).
+        norm_affine: instance norm with learnt scale and shift.
+        conv_bias: a bias on the convolutions (default: the original's rule, only under instance norm).
 
     H and W must be multiples of :attr:`stride` ``= 2**num_downs``.
     """
 
     def __init__(self, input_nc: int = 3, output_nc: int = 3, num_downs: int = 8, ngf: int = 64,
-                 norm: NormKind | str = "batch", use_dropout: bool = True) -> None:
+                 norm: NormKind | str = "batch", use_dropout: bool = True, *, norm_affine: bool = False,
+                 conv_bias: bool | None = None) -> None:
         super().__init__()
         if num_downs < 5:
             raise ValueError(f"num_downs must be ≥ 5 (four outer levels + the bottleneck), got {num_downs}")
         self.num_downs = num_downs
-        block = UnetSkipBlock(ngf * 8, ngf * 8, innermost=True, norm=norm)
+        kw: dict[str, Any] = {"norm": norm, "norm_affine": norm_affine, "bias": conv_bias}
+        block = UnetSkipBlock(ngf * 8, ngf * 8, innermost=True, **kw)
         for _ in range(num_downs - 5):
-            block = UnetSkipBlock(ngf * 8, ngf * 8, submodule=block, norm=norm, use_dropout=use_dropout)
+            block = UnetSkipBlock(ngf * 8, ngf * 8, submodule=block, use_dropout=use_dropout, **kw)
         for mult in (4, 2, 1):
-            block = UnetSkipBlock(ngf * mult, ngf * mult * 2, submodule=block, norm=norm)
-        self.model = UnetSkipBlock(output_nc, ngf, input_nc, block, outermost=True, norm=norm)
+            block = UnetSkipBlock(ngf * mult, ngf * mult * 2, submodule=block, **kw)
+        self.model = UnetSkipBlock(output_nc, ngf, input_nc, block, outermost=True, **kw)
 
     @property
     def stride(self) -> int:
@@ -125,8 +137,9 @@ def infer_unet_config(state: Mapping[str, torch.Tensor]) -> dict[str, Any] | Non
 
     Rules: ``ngf``/``input_nc`` from ``model.model.0.weight``; ``output_nc`` from the outermost ConvT
     ``model.model.3.weight`` [2ngf, C_out, 4, 4]; ``num_downs`` = the nesting depth (follow ``…model.3.`` while a
-    sub-block's down-conv ``…model.3.model.1.weight`` exists); norm from the second level: norm weights
-    (``model.model.1.model.2.weight``) → batch, a down-conv bias → instance, neither → none.
+    sub-block's down-conv ``…model.3.model.1.weight`` exists); norm kind, affine instance norm and the bias
+    rule from the second level (:func:`ganzoo.nn.resnet.infer_norm` on ``model.model.1.model.2`` and its
+    down-conv ``model.model.1.model.1``).
     """
     first = state.get("model.model.0.weight")
     last = state.get("model.model.3.weight")
@@ -138,11 +151,5 @@ def infer_unet_config(state: Mapping[str, torch.Tensor]) -> dict[str, Any] | Non
     while f"{prefix}model.3.model.1.weight" in state:
         prefix += "model.3."
         depth += 1
-    if "model.model.1.model.2.weight" in state:
-        norm = "batch"
-    elif "model.model.1.model.1.bias" in state:
-        norm = "instance"
-    else:
-        norm = "none"
     return {"input_nc": int(first.shape[1]), "output_nc": int(last.shape[1]), "ngf": int(first.shape[0]),
-            "num_downs": depth, "norm": norm}
+            "num_downs": depth, **infer_norm(state, "model.model.1.model.2", "model.model.1.model.1")}

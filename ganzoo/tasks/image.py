@@ -73,7 +73,7 @@ class _ImageTask(Task):
         return save_image_grid(samples, self.check_output_path(path), nrow=nrow)
 
     def eval_plan(self) -> str | None:
-        return "ganzoo.metrics.plans:GenerationPlan"
+        return "ganzoo.metrics.generation:GenerationPlan"
 
 
 class Unconditional(_ImageTask):

@@ -91,7 +91,7 @@ class PairedTranslation(_Translation):
         return root
 
     def eval_plan(self) -> str | None:
-        return "ganzoo.metrics.plans:PairedPlan"
+        return "ganzoo.metrics.translation:PairedPlan"
 
 
 class UnpairedTranslation(_Translation):
@@ -100,7 +100,7 @@ class UnpairedTranslation(_Translation):
     layouts = "unaligned sets: root/trainA/, root/trainB/ (and testA/, testB/ for evaluation; CycleGAN's layout)"
     builtins = MappingProxyType({"digit-bold": "scikit-learn digits (A) and the same digits in bold strokes (B), "
                                                "shuffled apart (the pairs are known for evaluation)"})
-    metrics = ("kid", "fid")
+    metrics = ("psnr", "ssim", "l1", "kid", "fid")  # pixel metrics where the test pairs are known
 
     def read(self, config: Any, root: Path, *, split: str, augment: bool) -> Any:
         from ..data.datasets import UnalignedDataset
@@ -121,7 +121,7 @@ class UnpairedTranslation(_Translation):
         return root
 
     def eval_plan(self) -> str | None:
-        return "ganzoo.metrics.plans:UnpairedPlan"
+        return "ganzoo.metrics.translation:UnpairedPlan"
 
 
 class MultiDomainTranslation(Task):

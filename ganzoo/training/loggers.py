@@ -9,7 +9,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MetricLogger"]
+__all__ = ["MetricLogger", "LossAverager"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,3 +109,32 @@ class MetricLogger:
         self._csv.close()
         if self.tb is not None:
             self.tb.close()
+
+
+class LossAverager:
+    """The mean of each loss over the steps since the last log row, summed on the device and read back to the
+    host once per row (not once per step): the trainer adds each step's loss vector, :meth:`pop` averages."""
+
+    def __init__(self) -> None:
+        self._sums: dict[tuple[str, ...], tuple[Any, int]] = {}
+        self.count = 0
+
+    def add(self, names: tuple[str, ...], values: Any) -> None:
+        """Add one step's losses (``values[i]`` is loss ``names[i]``; a device tensor)."""
+        prev = self._sums.get(names)
+        self._sums[names] = (values, 1) if prev is None else (prev[0] + values, prev[1] + 1)
+        self.count += 1
+
+    def clear(self) -> None:
+        self._sums, self.count = {}, 0
+
+    def pop(self) -> dict[str, float]:
+        """The mean of each loss since the last call (empty when no step was added), then start afresh."""
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        for names, (vec, count) in self._sums.items():  # one entry unless the loss names changed
+            for n, v in zip(names, vec.tolist()):
+                sums[n] = sums.get(n, 0.0) + v
+                counts[n] = counts.get(n, 0) + count
+        self.clear()
+        return {n: sums[n] / counts[n] for n in sums}

@@ -48,6 +48,7 @@ import torch.nn.functional as F
 
 from ganzoo.convert import (
     Converted,
+    apply_aliases,
     describe_keys,
     describe_non_generator,
     original_name,
@@ -98,6 +99,9 @@ class CycleGANConfig(TranslationConfig):
     n_blocks: int = field(default=9, metadata={"help": "residual blocks: 9 (256² training) or 6 (128²)"})
     norm: Literal["instance", "batch", "none"] = field(default="instance", metadata={"help": "norm layers of G and D"})
     use_dropout: bool = field(default=False, metadata={"help": "dropout 0.5 in the residual blocks (off in CycleGAN)"})
+    padding_type: Literal["reflect", "replicate", "zero"] = field(default="reflect", metadata={"added_later": True, "help": "padding of the residual blocks' convolutions (the original's --padding_type; reflect in CycleGAN)"})
+    norm_affine: bool = field(default=False, metadata={"added_later": True, "help": "instance norm with learnt scale and shift (the original's has none; some checkpoints do)"})
+    conv_bias: bool | None = field(default=None, metadata={"added_later": True, "help": "a bias on the convolutions before norm layers (null: the original's rule, only under instance norm)"})
     # discriminators
     ndf: int = field(default=64, metadata={"help": "D width: filters of its first layer"})
     n_layers_D: int = field(default=3, metadata={"help": "PatchGAN depth: 3 → 70×70 patches"})
@@ -142,13 +146,14 @@ class CycleGANConfig(TranslationConfig):
 def build_generator(cfg: CycleGANConfig, direction: str = "AtoB") -> ResnetGenerator:
     """The ResNet generator of ``direction`` (``"AtoB"``: G_AB, ``"BtoA"``: G_BA), fresh and not initialised."""
     c_in, c_out = (cfg.input_channels, cfg.output_channels) if direction == "AtoB" else (cfg.output_channels, cfg.input_channels)
-    return ResnetGenerator(c_in, c_out, cfg.ngf, cfg.n_blocks, cfg.norm, cfg.use_dropout)
+    return ResnetGenerator(c_in, c_out, cfg.ngf, cfg.n_blocks, cfg.norm, cfg.use_dropout, padding_type=cfg.padding_type,
+                           norm_affine=cfg.norm_affine, conv_bias=cfg.conv_bias)
 
 
 def build_discriminator(cfg: CycleGANConfig, domain: str = "A") -> NLayerDiscriminator:
     """The PatchGAN judging ``domain``'s images (``"A"``: D_A, ``"B"``: D_B)."""
     channels = cfg.input_channels if domain == "A" else cfg.output_channels
-    return NLayerDiscriminator(channels, cfg.ndf, cfg.n_layers_D, cfg.norm)
+    return NLayerDiscriminator(channels, cfg.ndf, cfg.n_layers_D, cfg.norm, norm_affine=cfg.norm_affine)
 
 
 class CycleGAN(GanImpl):
@@ -328,6 +333,7 @@ class CycleGAN(GanImpl):
             UsageError: an unknown option.
         """
         where = Path(source).name
+        state_dict, aliased = apply_aliases(state_dict, KEY_ALIASES)
         res = infer_resnet_config(state_dict)
         if res is None:
             raise WeightsError(f"{where} is not a CycleGAN ResNet generator: {_what_is(state_dict)}")
@@ -344,12 +350,10 @@ class CycleGAN(GanImpl):
             raise UsageError(f"direction must be AtoB or BtoA, got {direction!r}")
         c_a, c_b = (res["input_nc"], res["output_nc"]) if direction == "AtoB" else (res["output_nc"], res["input_nc"])
         detected = {"input_channels": c_a, "output_channels": c_b, "ngf": res["ngf"], "n_blocks": res["n_blocks"],
-                    "norm": res["norm"], "use_dropout": res["use_dropout"]}
-        clash = [k for k in detected if k in options and options[k] != detected[k]]
-        if clash:
-            raise UsageError(f"{where}: {', '.join(f'{k}={detected[k]}' for k in clash)} is read from the file's "
-                             f"shapes; drop --set {', '.join(clash)}")
-        base: dict[str, Any] = {"image_size": 256 if res["n_blocks"] >= 9 else 128}
+                    "norm": res["norm"], "use_dropout": res["use_dropout"], "padding_type": res["padding_type"],
+                    "norm_affine": res["norm_affine"], "conv_bias": res["conv_bias"]}
+        overridden = {k: options[k] for k in detected if k in options and options[k] != detected[k]}
+        base: dict[str, Any] = {"image_size": 256 if int(options.get("n_blocks", res["n_blocks"])) >= 9 else 128}
         base["load_size"] = base["image_size"] + base["image_size"] * 30 // 256
         if published is not None:
             base.update(domain_a=published.domain_a, domain_b=published.domain_b)
@@ -360,20 +364,24 @@ class CycleGAN(GanImpl):
         except (TypeError, ValueError) as err:
             raise ConfigError(f"{where}: {err}") from err
         gname = _GEN[direction]
-        fitted, dropped = self._fit_generator(state_dict, cfg, direction, where, res)
+        fitted, dropped = self._fit_generator(state_dict, cfg, direction, where, res, overridden)
         weights = {gname: fitted}
         provenance: dict[str, Any] = {
             "original_name": orig_name, "layout": _resnet_words(res), "component": gname, "tensors": len(state_dict),
             "serialization": "zip (PyTorch ≥ 1.6)" if zipfile.is_zipfile(source) else "legacy (pre-1.6 pickle)",
             "dropped_instance_norm_stats": len(dropped),
         }
+        if aliased:
+            provenance["aliases"] = aliased
+        if overridden:
+            provenance["overrides"] = {k: f"{v} (read from the file: {detected[k]})" for k, v in overridden.items()}
         if reverse:
             other = "BtoA" if direction == "AtoB" else "AtoB"
-            rstate = read_original_checkpoint(reverse)
+            rstate = apply_aliases(read_original_checkpoint(reverse), KEY_ALIASES)[0]
             rres = infer_resnet_config(rstate)
             if rres is None:
                 raise WeightsError(f"{Path(reverse).name} (reverse) is not a CycleGAN ResNet generator: {_what_is(rstate)}")
-            weights[_GEN[other]] = self._fit_generator(rstate, cfg, other, Path(reverse).name, rres)[0]
+            weights[_GEN[other]] = self._fit_generator(rstate, cfg, other, Path(reverse).name, rres, overridden)[0]
             from ganzoo.hub import sha256_file
 
             provenance["reverse"] = {"file": Path(reverse).name, "sha256": sha256_file(reverse),
@@ -406,30 +414,43 @@ class CycleGAN(GanImpl):
         return Converted(config=cfg, weights=weights, tag=tag, provenance=provenance, card=block, notes=notes)
 
     def _fit_generator(self, state: dict[str, torch.Tensor], cfg: CycleGANConfig, direction: str, where: str,
-                       res: dict[str, Any]) -> tuple[dict[str, torch.Tensor], list[str]]:
+                       res: dict[str, Any], overridden: dict[str, Any] | None = None
+                       ) -> tuple[dict[str, torch.Tensor], list[str]]:
         with torch.device("meta"):
             g = build_generator(cfg, direction)
         cleaned, dropped = clean_norm_state(state, g)
         problem = check_layout(cleaned, g)
         if problem:
+            hint = (f" (--set {', '.join(f'{k}={v}' for k, v in overridden.items())} overrode what the file says)"
+                    if overridden else "")
             raise WeightsError(f"{where} looks like a ResNet generator ({_resnet_words(res)}) but does not fit "
-                               f"{_GEN[direction]} of this model ({_resnet_words_cfg(cfg, direction)}): {problem}")
+                               f"{_GEN[direction]} of this model ({_resnet_words_cfg(cfg, direction)}){hint}: {problem}")
         return cleaned, dropped
 
 
 # -- helpers for the converter ------------------------------------------------------------------------------
 
 
+#: Other code bases' names for the same layers (whole key segments; the original never uses them), renamed before
+#: the layout is read; ``--rename OLD=NEW`` adds more.
+KEY_ALIASES: dict[str, str] = {"main": "model", "net": "model", "layers": "model", "block": "conv_block",
+                               "res_block": "conv_block", "resblock": "conv_block", "residual": "conv_block"}
+
+
 def _resnet_words(res: dict[str, Any]) -> str:
     drop = ", dropout" if res["use_dropout"] else ""
-    return (f"resnet_{res['n_blocks']}blocks, ngf={res['ngf']}, {res['norm']} norm{drop}, "
+    affine = " (affine)" if res.get("norm_affine") else ""
+    pad = f", {res['padding_type']} padding" if res.get("padding_type", "reflect") != "reflect" else ""
+    bias = {True: ", conv biases", False: ", no conv biases"}.get(res.get("conv_bias"), "")  # type: ignore[arg-type]
+    return (f"resnet_{res['n_blocks']}blocks, ngf={res['ngf']}, {res['norm']} norm{affine}{drop}{pad}{bias}, "
             f"{res['input_nc']}→{res['output_nc']} channels")
 
 
 def _resnet_words_cfg(cfg: CycleGANConfig, direction: str) -> str:
     c_in, c_out = (cfg.input_channels, cfg.output_channels) if direction == "AtoB" else (cfg.output_channels, cfg.input_channels)
     return _resnet_words({"n_blocks": cfg.n_blocks, "ngf": cfg.ngf, "norm": cfg.norm, "use_dropout": cfg.use_dropout,
-                          "input_nc": c_in, "output_nc": c_out})
+                          "input_nc": c_in, "output_nc": c_out, "padding_type": cfg.padding_type,
+                          "norm_affine": cfg.norm_affine, "conv_bias": cfg.conv_bias})
 
 
 def _what_is(state: dict[str, torch.Tensor]) -> str:

@@ -153,6 +153,9 @@ def card_content(m: PublishedModel) -> dict[str, Any]:
         "weights_license": ORIGINAL_LICENSE,
         "dataset": {"name": m.dataset, "license": m.dataset_license, "source": DATASET_URL.format(name=m.dataset)},
         "parameters": {"total": 11378179, "inference": 11378179},
+        # the authors' file, converted on first use while no Hub revision is pinned (ganzoo.sources); they
+        # publish no checksum, so its sha256 is recorded on the first download and a different file is refused
+        "source": {"url": url, "sha256": None, "converter": "cyclegan"},
     }
     converted_from = {
         "original_name": m.name, "url": url, "repo": ORIGINAL_REPO, "published": history,
@@ -207,8 +210,14 @@ implementation's outputs to 1e-5 (fp32, CPU; checked on synthetic weights in `te
 **Licences.** Code of the original: BSD-2-Clause ({ORIGINAL_REPO}); the weights were published with it and carry no
 separate licence. Dataset: {m.dataset_license}.
 
-**Publishing (maintainers).** Until this card pins a Hub revision, `ganzoo.load("cyclegan-{m.name}")` says the
-weights are not published yet. To publish: download `{url}`, then
+**Where the weights come from.** Until this card pins a Hub revision, `ganzoo.load("cyclegan-{m.name}")` (and
+`ganzoo pull`) downloads the authors' file from `{url}` (about 45.5 MB, with a progress bar), converts it
+(`torch.load(weights_only=True)`, the architecture read from its keys) and caches the model folder beside the
+Hugging Face cache; later loads make no request. The authors publish no checksum: the file's sha256 is recorded on
+the first download (**trust on first use**, said once) and a later different file is refused.
+`GANZOO_SOURCE_MIRRORS` points the download at a mirror.
+
+**Publishing (maintainers).** To make the Hub the primary source: download `{url}`, then
 `ganzoo convert cyclegan {m.name}.pth out/cyclegan-{m.name}` →
 `ganzoo push out/cyclegan-{m.name} ganzoo/cyclegan-{m.name} --pin-card cards/cyclegan-{m.name}` →
 `python scripts/make_i2i_cards.py` → commit the card (docs/i2i.md).

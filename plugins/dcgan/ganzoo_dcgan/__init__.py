@@ -21,3 +21,25 @@ plugin = Plugin(
     ),
     license="Apache-2.0",
 )
+
+#: The conditional DCGAN (same distribution: it reuses the DCGAN networks): the one-hot label is concatenated to
+#: the noise (G) and as label maps to the image (D), so label-conditioned checkpoints of the tutorial's layout load.
+cdcgan = Plugin(
+    name="cdcgan",
+    task="class-conditional",
+    summary="Conditional DCGAN: one-hot label concatenated to the noise (G) and as label maps to the image (D)",
+    paper="https://arxiv.org/abs/1411.1784",
+    config="ganzoo_dcgan.conditional:CDCGANConfig",
+    impl="ganzoo_dcgan.conditional:CDCGAN",
+    components=("G", "D"),
+    inference=("G",),
+    tiny_config={"image_size": 16, "channels": 1, "nz": 8, "ngf": 8, "ndf": 8, "num_classes": 3},
+    description=(
+        "The DCGAN networks of Radford et al. (2015) conditioned as in Mirza & Osindero (2014): G maps "
+        "cat(z, onehot(y)) through fractionally-strided convolutions (BatchNorm + ReLU, tanh output); D sees the "
+        "image with K label maps stacked on its channels. Adam 2e-4, beta1 0.5; standard GAN loss. "
+        "sample(condition=labels). `ganzoo convert cdcgan netG.pth OUT --set num_classes=K` imports conditional "
+        "generators in the PyTorch DCGAN tutorial's layout."
+    ),
+    license="Apache-2.0",
+)

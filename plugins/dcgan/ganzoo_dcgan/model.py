@@ -25,8 +25,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from ganzoo.errors import UsageError
 from ganzoo.config import ImageConfig
+from ganzoo.convert import Converted
+from ganzoo.errors import UsageError
 from ganzoo.impl import GanImpl
 from ganzoo.model import GanModel
 from ganzoo.nn import gan_loss, init_weights
@@ -69,14 +70,21 @@ def _n_stages(image_size: int) -> int:
 
 
 class Generator(nn.Module):
-    """z (N, nz, 1, 1) → image (N, C, S, S) in [-1, 1]."""
+    """z (N, nz, 1, 1) → image (N, C, S, S) in [-1, 1].
 
-    def __init__(self, cfg: DCGANConfig) -> None:
+    The layout of the PyTorch DCGAN tutorial (the most copied DCGAN), so its checkpoints load key for key:
+    ``main.0`` ConvT(nz → ngf·2^(n-1), 4, 1, 0), ``main.1`` BN, ReLU, then per doubling ConvT(4, 2, 1) + BN + ReLU
+    (``main.3``, ``main.4`` …), and ``main.3n`` ConvT(ngf → C) + tanh; no biases. ``in_dim`` widens the input
+    (the conditional DCGAN feeds z concatenated with a one-hot label).
+    """
+
+    def __init__(self, cfg: DCGANConfig, in_dim: int | None = None) -> None:
         super().__init__()
         n = _n_stages(cfg.image_size)
         ch = cfg.ngf * 2 ** (n - 1)
         # project z to a 4×4 map (the paper's "project and reshape", as a transposed convolution)
-        layers: list[nn.Module] = [nn.ConvTranspose2d(cfg.nz, ch, 4, 1, 0, bias=False), nn.BatchNorm2d(ch), nn.ReLU(True)]
+        layers: list[nn.Module] = [nn.ConvTranspose2d(in_dim or cfg.nz, ch, 4, 1, 0, bias=False), nn.BatchNorm2d(ch),
+                                   nn.ReLU(True)]
         for _ in range(n - 1):
             layers += [nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch // 2), nn.ReLU(True)]
             ch //= 2
@@ -89,14 +97,15 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """image (N, C, S, S) → logits (N,)."""
+    """image (N, C, S, S) → logits (N,) (``in_channels`` widens the input: image + label maps)."""
 
-    def __init__(self, cfg: DCGANConfig) -> None:
+    def __init__(self, cfg: DCGANConfig, in_channels: int | None = None) -> None:
         super().__init__()
         n = _n_stages(cfg.image_size)
         ch = cfg.ndf
         # input layer: no batch norm
-        layers: list[nn.Module] = [nn.Conv2d(cfg.channels, ch, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        layers: list[nn.Module] = [nn.Conv2d(in_channels or cfg.channels, ch, 4, 2, 1, bias=False),
+                                   nn.LeakyReLU(0.2, True)]
         for _ in range(n - 1):
             layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ch * 2), nn.LeakyReLU(0.2, True)]
             ch *= 2
@@ -165,3 +174,20 @@ class DCGAN(GanImpl):
         if condition is not None:
             raise UsageError("dcgan is unconditional: its discriminator takes no condition")
         return model.D(images.to(model.device))
+
+    # -- converting foreign checkpoints -----------------------------------------------------------------------
+
+    def convert(self, state_dict: dict[str, torch.Tensor], *, source: str, **options: Any) -> Converted:
+        """Convert a generator in the PyTorch DCGAN tutorial's layout (``main.0.weight`` [nz, ngf·2^k, 4, 4] …).
+
+        nz, ngf, the image size (from the number of transposed convolutions) and the channels are read from the
+        shapes; ``options`` set other config fields (and win over what is read). See :mod:`ganzoo_dcgan.convert`.
+
+        Raises:
+            WeightsError: not a tutorial-layout generator (a discriminator is named as such), or a layout that
+                does not fit.
+            UsageError / ConfigError: an unknown option or an impossible config.
+        """
+        from .convert import convert_tutorial_generator
+
+        return convert_tutorial_generator(state_dict, source=source, config_class=DCGANConfig, options=options)

@@ -39,7 +39,7 @@ from typing import Any, Iterator, Literal
 import torch
 import torch.nn.functional as F
 
-from ganzoo.convert import Converted, describe_keys, describe_non_generator, original_name, tag_from_name
+from ganzoo.convert import Converted, apply_aliases, describe_keys, describe_non_generator, original_name, tag_from_name
 from ganzoo.errors import ConfigError, UsageError, WeightsError
 from ganzoo.config import PairedTranslationConfig
 from ganzoo.impl import GanImpl
@@ -82,6 +82,8 @@ class Pix2PixConfig(PairedTranslationConfig):
     num_downs: int = field(default=8, metadata={"help": "U-Net halvings: 8 = unet_256, 7 = unet_128 (≥ 5)"})
     norm: Literal["batch", "instance", "none"] = field(default="batch", metadata={"help": "norm layers of G and D"})
     use_dropout: bool = field(default=True, metadata={"help": "dropout 0.5 in the innermost decoder layers (the paper's noise)"})
+    norm_affine: bool = field(default=False, metadata={"added_later": True, "help": "instance norm with learnt scale and shift (some checkpoints have it)"})
+    conv_bias: bool | None = field(default=None, metadata={"added_later": True, "help": "a bias on the convolutions (null: the original's rule, only under instance norm)"})
     # discriminator
     netD: Literal["patch", "pixel"] = field(default="patch", metadata={"help": "patch: N-layer PatchGAN; pixel: 1×1 PixelGAN"})
     ndf: int = field(default=64, metadata={"help": "D width: filters of its first layer"})
@@ -123,7 +125,8 @@ class Pix2PixConfig(PairedTranslationConfig):
 
 def build_generator(cfg: Pix2PixConfig) -> UnetGenerator:
     """The U-Net G for ``cfg`` (fresh, not initialised)."""
-    return UnetGenerator(cfg.input_channels, cfg.output_channels, cfg.num_downs, cfg.ngf, cfg.norm, cfg.use_dropout)
+    return UnetGenerator(cfg.input_channels, cfg.output_channels, cfg.num_downs, cfg.ngf, cfg.norm, cfg.use_dropout,
+                         norm_affine=cfg.norm_affine, conv_bias=cfg.conv_bias)
 
 
 def build_discriminator(cfg: Pix2PixConfig) -> torch.nn.Module:
@@ -131,7 +134,7 @@ def build_discriminator(cfg: Pix2PixConfig) -> torch.nn.Module:
     channels = cfg.input_channels + cfg.output_channels
     if cfg.netD == "pixel":
         return PixelDiscriminator(channels, cfg.ndf, cfg.norm)
-    return NLayerDiscriminator(channels, cfg.ndf, cfg.n_layers_D, cfg.norm)
+    return NLayerDiscriminator(channels, cfg.ndf, cfg.n_layers_D, cfg.norm, norm_affine=cfg.norm_affine)
 
 
 # -- the dropout mask of the D step, replayed in the G step -------------------------------------------------
@@ -269,6 +272,7 @@ class Pix2Pix(GanImpl):
             UsageError: an unknown option.
         """
         where = Path(source).name
+        state_dict, aliased = apply_aliases(state_dict, KEY_ALIASES)
         unet = infer_unet_config(state_dict)
         if unet is None:
             raise WeightsError(f"{where} is not a pix2pix U-Net generator: {_what_is(state_dict)}")
@@ -279,12 +283,10 @@ class Pix2Pix(GanImpl):
             raise UsageError(f"unknown converter option(s) {', '.join(unknown)}; pix2pix accepts --direction and "
                              f"--set for {', '.join(sorted(valid))}")
         detected = {"input_channels": unet["input_nc"], "output_channels": unet["output_nc"], "ngf": unet["ngf"],
-                    "num_downs": unet["num_downs"], "norm": unet["norm"]}
-        clash = [k for k in detected if k in options and options[k] != detected[k]]
-        if clash:
-            raise UsageError(f"{where}: {', '.join(f'{k}={detected[k]}' for k in clash)} is read from the file's "
-                             f"shapes; drop --set {', '.join(clash)}")
-        size = 2 ** unet["num_downs"]
+                    "num_downs": unet["num_downs"], "norm": unet["norm"], "norm_affine": unet["norm_affine"],
+                    "conv_bias": unet["conv_bias"]}
+        overridden = {k: options[k] for k in detected if k in options and options[k] != detected[k]}
+        size = 2 ** int(options.get("num_downs", unet["num_downs"]))
         base = {"image_size": size, "load_size": size + size * 30 // 256,
                 "direction": direction or (published.direction if published else "AtoB")}
         try:
@@ -296,12 +298,18 @@ class Pix2Pix(GanImpl):
         state, dropped = clean_norm_state(state_dict, g)
         problem = check_layout(state, g)
         if problem:
+            hint = (f" (--set {', '.join(f'{k}={v}' for k, v in overridden.items())} overrode what the file says)"
+                    if overridden else "")
             raise WeightsError(f"{where} looks like a U-Net generator ({_unet_words(unet)}) but does not fit that "
-                               f"layout: {problem}")
+                               f"layout{hint}: {problem}")
         serial = "zip (PyTorch ≥ 1.6)" if zipfile.is_zipfile(source) else "legacy (pre-1.6 pickle)"
         provenance = {"original_name": published.name if published else original_name(source),
                       "layout": _unet_words(unet), "tensors": len(state_dict), "serialization": serial,
                       "dropped_keys": len(dropped)}
+        if aliased:
+            provenance["aliases"] = aliased
+        if overridden:
+            provenance["overrides"] = {k: f"{v} (read from the file: {detected[k]})" for k, v in overridden.items()}
         if published is not None:
             content = card_content(published, image_size=cfg.image_size)
             provenance.update({k: v for k, v in content["converted_from"].items() if k != "expected"})
@@ -336,9 +344,18 @@ class Pix2Pix(GanImpl):
 # -- helpers for the converter ------------------------------------------------------------------------------
 
 
+#: Other code bases' names for the same layers (whole key segments; the original never uses them), renamed before
+#: the layout is read; ``--rename OLD=NEW`` adds more.
+KEY_ALIASES: dict[str, str] = {"main": "model", "net": "model", "layers": "model", "block": "model",
+                               "submodule": "model"}
+
+
 def _unet_words(unet: dict[str, Any]) -> str:
     name = {8: "unet_256", 7: "unet_128"}.get(unet["num_downs"], f"U-Net with {unet['num_downs']} halvings")
-    return (f"{name}, ngf={unet['ngf']}, {unet['norm']} norm, {unet['input_nc']}→{unet['output_nc']} channels")
+    affine = " (affine)" if unet.get("norm_affine") else ""
+    bias = {True: ", conv biases", False: ", no conv biases"}.get(unet.get("conv_bias"), "")  # type: ignore[arg-type]
+    return (f"{name}, ngf={unet['ngf']}, {unet['norm']} norm{affine}{bias}, "
+            f"{unet['input_nc']}→{unet['output_nc']} channels")
 
 
 def _what_is(state: dict[str, torch.Tensor]) -> str:
