@@ -127,32 +127,84 @@ def test_the_benchmark_writes_tables_json_gifs_and_card_metrics(tmp_path) -> Non
     assert len(psnr[0]["details"]["per_horizon"]) == 2 and "--write-card" not in psnr[0]["protocol"]["command"]
 
 
-def test_the_eval_plan_runs_the_steps_of_ganzoo_eval() -> None:
-    from types import SimpleNamespace
+def _clip_folder(root, n: int = 6, t: int = 4, size: int = 8):
+    """``root/test/c<i>/<t>.png``: a diagonal line moving one pixel per frame (the task's folder layout)."""
+    import numpy as np
+    from PIL import Image
 
-    from ganzoo.metrics.extractors import load_extractor
-    from ganzoo.metrics.video_plan import VideoPlan
+    for c in range(n):
+        clip = root / "test" / f"c{c}"
+        clip.mkdir(parents=True)
+        for k in range(t):
+            Image.fromarray(np.roll(np.eye(size, dtype=np.uint8) * 255, k + c, axis=1)).save(clip / f"{k:03d}.png")
+    return root
+
+
+def test_ganzoo_eval_runs_the_video_plan_beside_copy_last_frame(tmp_path) -> None:
+    from ganzoo.metrics import evaluate, metric_names_for
+    from ganzoo.metrics.video_plan import CopyLastFrame, VideoPlan
     from ganzoo.plugin import import_object
 
+    model = ganzoo.build("toyvideo", seed=0).eval()  # context 2, predicts 2 frames per call, no rollout
+    assert import_object(model.task.eval_plan()) is VideoPlan and VideoPlan.baselines == (CopyLastFrame,)
+    assert metric_names_for(model, "digits") == ["mse", "psnr", "ssim", "sharpness", "sharp_diff", "kid"]
+    data = _clip_folder(tmp_path / "clips")
+    report = evaluate(model, data, n=5, batch_size=2, kid_subset_size=4, name="toyvideo")
+    assert [r.name for r in report.results] == ["mse", "psnr", "ssim", "sharpness", "sharp_diff", "kid"]
+    proto = report["psnr"].protocol
+    assert proto["horizons"] == "1..2" and proto["n_generated"] == 5 and proto["pairs"] == 10
+    assert proto["extractor"] == "digits" and report["kid"].protocol["kid_subset_size"] == 4
+    assert proto["command"].endswith(f"--data {data} --split test --metrics mse,psnr,ssim,sharpness,sharp_diff,kid "
+                                     "-n 5 --extractor digits --seed 0 --batch-size 2 --kid-subset-size 4")
+    assert len(report["mse"].details["per_horizon"]) == 2 and report["sharpness"].details["truth"] > 0
+    (copy,) = report.baselines
+    assert copy.name == "copy_last_frame" and copy["psnr"].protocol["baseline"] == "copy_last_frame"
+    # the same numbers as evaluate_video, which computes everything itself, on the same seeded clips
+    direct = evaluate_video(model, str(data), horizon=2, n=5, seed=0, batch_size=2, extractor=None)
+    for m in ("mse", "psnr", "ssim", "sharp_diff"):
+        assert report[m].value == pytest.approx(direct.value(m))
+        assert copy[m].value == pytest.approx(direct.value(m, "copy_last_frame"))
+    # the 8-px lines move one pixel per frame: a copied frame has 16 of 64 pixels wrong by 1, at either horizon
+    assert copy["mse"].details["per_horizon"] == pytest.approx([0.25, 0.25])
+
+
+def test_ganzoo_eval_of_video_metrics_and_refusals(tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+    from ganzoo.metrics import evaluate
+
+    folder = ganzoo.build("toyvideo", seed=0).save_pretrained(tmp_path / "toy")
+    data = _clip_folder(tmp_path / "clips")
+    res = CliRunner().invoke(cli, ["eval", str(folder), "--data", str(data), "--metrics", "sharp_diff,psnr", "-n",
+                                   "3", "--json"])
+    assert res.exit_code == 0, res.output
+    assert '"sharp_diff"' in res.output and "copy_last_frame" in res.output
+    res = CliRunner().invoke(cli, ["eval", str(folder), "--data", str(data), "--metrics", "fid"])
+    assert res.exit_code != 0 and "fid does not apply to" in res.output and "sharp_diff" in res.output
+    assert "Traceback" not in res.output
+    from ganzoo.metrics.video_plan import VideoPlan
+
     model = ganzoo.build("toyvideo", seed=0).eval()
-    cls = import_object(model.task.eval_plan())
-    assert cls is VideoPlan
-    data = [{"frames": c} for c in _moving_bar(6, 4, size=8)]
-    request = SimpleNamespace(name="toy", data=data, split=None, n=None, seed=0, batch_size=4, device="cpu",
-                              kid_subset_size=8)
-    plan = cls(model, request)
-    plan.horizon = 2  # the toy predicts two frames per call
-    names, ext = plan.choose(None, None)
-    assert names == ["mse", "psnr", "ssim", "sharpness", "sharp_diff", "kid"] and ext == "digits"
-    with pytest.raises(UsageError, match="fid does not apply to video-prediction"):
-        plan.choose(["fid"], None)
-    plan.prepare(names, load_extractor(ext))
-    protocol = plan.protocol()
-    results = plan.score(plan.measure(), protocol)
-    assert [r.name for r in results] == names and plan.n_generated == 12
-    baseline = plan.make_baselines()[0]
-    baseline.fit(plan)
-    copied = {r.name: r for r in plan.score(plan.measure(baseline), protocol)}
-    direct = evaluate_video(model, data, horizon=2, n=None, extractor=None, batch_size=4)
-    assert copied["psnr"].value == pytest.approx(direct.value("psnr", "copy_last_frame"))
-    assert {r.name: r for r in results}["mse"].value == pytest.approx(direct.value("mse"))
+    monkeypatch.setattr(VideoPlan, "horizon", 1)
+    assert evaluate(model, data, metrics="psnr", n=1, name="toy")["psnr"].protocol["horizons"] == "1..1"
+    with pytest.raises(UsageError, match="kid needs at least 2 predicted frames"):
+        evaluate(model, data, metrics="kid", n=1, name="toy")
+    monkeypatch.undo()
+    short = _clip_folder(tmp_path / "short", n=2, t=3)  # 3 frames < context 2 + 2
+    with pytest.raises(DataError):
+        evaluate(model, short, metrics="psnr", name="toy")
+
+
+def test_metrics_of_a_plan_module_are_known_before_it_is_imported(tmp_path, monkeypatch) -> None:
+    import sys
+
+    from ganzoo.metrics import METRICS, evaluate
+
+    monkeypatch.delitem(sys.modules, "ganzoo.metrics.video_plan")  # as in a fresh process: nothing registered yet
+    monkeypatch.delitem(METRICS, "sharp_diff")
+    report = evaluate(ganzoo.build("toyvideo", seed=0).eval(), _clip_folder(tmp_path / "clips"),
+                      metrics="sharp_diff", n=2, name="toy")
+    assert [r.name for r in report.results] == ["sharp_diff"] and "sharp_diff" in METRICS
+    with pytest.raises(Exception, match="Unknown metric 'sharp_dif'"):
+        evaluate(ganzoo.build("toyvideo").eval(), tmp_path / "clips", metrics="sharp_dif", name="toy")

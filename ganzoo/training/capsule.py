@@ -13,6 +13,7 @@ config, or a schedule horizon that would change, is refused (nothing is changed)
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import time
@@ -126,8 +127,11 @@ def _check_same_run(t: "Trainer", path: Path, run: dict[str, Any]) -> None:
     if run["plugin"] != t.model.plugin.name:
         raise TrainingError(f"--resume: {path} is a {run['plugin']} run, not {t.model.plugin.name}")
     now_config = to_dict(t.model.config)
-    if now_config != run["config"]:
-        changed = sorted(k for k in set(run["config"]) | set(now_config) if run["config"].get(k) != now_config.get(k))
+    # fields a plugin added after the run started ("added_later") ran at their default, which reproduces the old run
+    run_config = {**{f.name: f.default for f in dataclasses.fields(t.model.config)
+                     if f.metadata.get("added_later") and f.name not in run["config"]}, **run["config"]}
+    if now_config != run_config:
+        changed = sorted(k for k in set(run_config) | set(now_config) if run_config.get(k) != now_config.get(k))
         raise TrainingError(f"--resume: the model config differs from the run's in {', '.join(changed)}; resume "
                             f"without changing model options (or start a new run with another --out)")
     if t.opts.lr_schedule != "constant" and run["max_steps"] != t.max_steps:

@@ -96,7 +96,8 @@ class FrameGANConfig(VideoConfig):
     future_frames: int = field(default=1, metadata={"help": "frames trained on after the context, predicted one at a "
                                                           "time and fed back (paper: 1; official code: nRec)"})
     init_from: str | None = field(default=None, metadata={"help": "model folder whose G and D start this run "
-                                                                  "(the same architecture): fine-tuning"})
+                                                                  "(the same architecture): fine-tuning",
+                                                          "added_later": True})
     # architecture
     num_scales: int = field(default=4, metadata={"help": "pyramid levels (the paper: 4); uses Table 1's finest rows"})
     g_width: float = field(default=1.0, metadata={"help": "multiplier of the paper's generator feature maps"})

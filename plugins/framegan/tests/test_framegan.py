@@ -146,3 +146,21 @@ def test_recursive_training_unrolls_on_predictions_and_init_from_fine_tunes(tmp_
     other = ganzoo.build("framegan", seed=0, **{**TINY, "g_width": 0.0625, "init_from": str(one)})
     raises_one_line(ganzoo.errors.ConfigError, other.impl.configure_optimizers, other,
                     match=r"init_from=.* was built with g_width=0.03125 \(here 0.0625\): use the same options")
+
+
+def test_a_run_recorded_before_init_from_existed_resumes(tmp_path: Path) -> None:
+    """Checkpoints written before the ``init_from`` field (an ``added_later`` field) resume: the field ran at its
+    default. A real change of the model config is still refused."""
+    out, small = tmp_path / "run", {**TINY, "image_size": 32}  # the digits sprites need 28 px
+    opts = dict(out=out, batch_size=2, progress=False, sample_every=0, checkpoint_every=1)
+    ganzoo.train(ganzoo.build("framegan", seed=0, **small), "builtin:moving-digits-sklearn", max_steps=1, **opts)
+    (ckpt,) = (out / "checkpoints").glob("step-*")
+    state = torch.load(ckpt / "state.pt", weights_only=True)
+    del state["run"]["config"]["init_from"]  # as the run folders of the earlier framegan recorded it
+    torch.save(state, ckpt / "state.pt")
+    resumed = ganzoo.train(ganzoo.build("framegan", seed=0, **small), "builtin:moving-digits-sklearn", max_steps=2,
+                           resume=True, **opts)
+    assert resumed.config.init_from is None and (out / "checkpoints" / "step-00000002").is_dir()
+    with pytest.raises(ganzoo.errors.TrainingError, match="differs from the run's in g_width"):
+        ganzoo.train(ganzoo.build("framegan", seed=0, **{**small, "g_width": 0.0625}), "builtin:moving-digits-sklearn",
+                     max_steps=3, resume=True, **opts)
