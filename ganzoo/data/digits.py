@@ -6,7 +6,7 @@ Two sources ship with packages we can install without internet access (see ``not
   copyright file covers it under ``Files: *``, "Apache-2.0 AND BSD-3-Clause"). It holds
   5000 handwritten digits as 20×20 cells, 50 rows × 100 columns, 500 per class in class order (5 rows per
   class). This is the real training set; ``scripts/fetch_digits.py`` extracts it and writes class folders.
-* **scikit-learn digits**: ``sklearn.datasets.load_digits()`` (UCI optdigits, BSD-3), 1797 images of 8×8 with
+* **scikit-learn digits**: ``sklearn.datasets.load_digits()`` (UCI optdigits, CC-BY-4.0; scikit-learn itself is BSD-3), 1797 images of 8×8 with
   values 0..16. Tiny and always available, so it is the dataset for unit tests and smoke runs. Upscaled, the
   digits are blurrier than the OpenCV ones, so a model trained on one is a real check on the other.
 

@@ -13,8 +13,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Unconditional", "ClassConditional", "Reconstruction", "evenly_spaced_items"]
 
-_DIGITS = MappingProxyType({"digits": "scikit-learn's 1,797 handwritten digits (8×8, upscaled; BSD-3), with labels; "
-                                      "split 'train' (first 80 %) or 'test' (the rest)"})
+_DIGITS = MappingProxyType({"digits": "scikit-learn's 1,797 handwritten digits (UCI optdigits, 8×8 upscaled), with "
+                                      "labels; split 'train' (4 in every 5) or 'test' (every fifth)"})
 
 
 def evenly_spaced_items(dataset: Any, k: int) -> dict[str, "torch.Tensor"]:
