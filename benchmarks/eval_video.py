@@ -11,7 +11,7 @@
 Each run writes ``<out>/<name>.json`` (every curve and the protocol), ``<out>/<name>.md`` (the tables the cards and
 docs/video.md quote) and, with ``--gifs DIR``, ``DIR/<name>.gif``: ``input | <baselines> | model | truth`` for a
 few test clips (64² frames; a few hundred kB). Models are named as ``ganzoo.load`` takes them (a run folder, a
-registry id such as ``framegan-digits``). Seeds, clip counts and the extractor are recorded in the JSON.
+registry id). Seeds, clip counts and the extractor are recorded in the JSON.
 """
 
 from __future__ import annotations

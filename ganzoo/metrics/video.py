@@ -313,7 +313,7 @@ def evaluate_video(model: "GanModel", data: Any, *, split: str | None = "test", 
         UsageError: ``horizon`` < 1, or a model cannot predict that far.
 
     Example:
-        >>> model = ganzoo.load("framegan-digits")  # doctest: +SKIP
+        >>> model = ganzoo.load("runs/framegan-digits")  # doctest: +SKIP
         >>> report = evaluate_video(model, "builtin:moving-digits", horizon=10)  # doctest: +SKIP
         >>> report.beats("copy_last_frame", "psnr")  # doctest: +SKIP
         True

@@ -1,6 +1,6 @@
 """``ganzoo eval`` for video prediction: the task's evaluation plan, on the arithmetic of :mod:`ganzoo.metrics.video`.
 
-    ganzoo eval framegan-digits --data builtin:moving-digits            # 256 test clips, horizons 1..10
+    ganzoo eval runs/framegan-digits --data builtin:moving-digits       # 256 test clips, horizons 1..10
     ganzoo eval runs/framegan-vtest --data data/video -n 64 --metrics psnr,ssim
 
 Every test clip's first ``context_frames`` frames go to the model, which rolls out :attr:`VideoPlan.horizon` frames

@@ -21,7 +21,7 @@ plugin = Plugin(
         "deconvolutional decoder, trained on k-step rollouts (its own predictions fed back) with the squared "
         "error; here also with an adversarial loss from a discriminator that judges (frames, action, next frame). "
         "Ships a deterministic paddle-and-ball game (ganzoo_gamegan.game) that logs frames and actions; "
-        "`ganzoo sample gamegan-paddle --play LLRR…` rolls the model out under an action sequence."
+        "`ganzoo sample <model> --play LLRR…` rolls the model out under an action sequence."
     ),
     license="Apache-2.0",
 )
