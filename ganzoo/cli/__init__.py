@@ -349,6 +349,8 @@ def _parse_condition(text: str | None) -> Any:
               help="output file (grid .png, .wav, .gif: the task decides) or folder (for --input folders) "
                    "[samples.png, samples.wav or samples.gif]")
 @click.option("--input", "input_path", type=click.Path(path_type=Path), help="image file or folder to translate")
+@click.option("--play", metavar="ACTIONS", help="roll an action-conditioned video model (gamegan) out under "
+              "ACTIONS, e.g. LLRRN (from --input's last frames, else a start state chosen by --seed)")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), help="translation direction (two-way models)")
 @click.option("--domain", help="target domain of a multi-domain translator: a name, an index, or 'all' (a row each)")
 @click.option("--condition", help="class labels: '3' (all n), '0,1,2,…' (one each), or 'all' (a row per class)")
@@ -360,7 +362,8 @@ def _parse_condition(text: str | None) -> Any:
 @click.option("--nrow", type=click.IntRange(min=1), help="images per grid row")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option("--device", default=None, help="cpu, cuda, cuda:1 … (default: cuda when available)")
-def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path | None, direction: str | None,
+def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path | None, play: str | None,
+           direction: str | None,
            domain: str | None, condition: str | None, interpolate: bool, steps: int, lerp: bool, truncation: float | None, drs: bool,
            nrow: int | None, batch_size: int, device: str | None) -> None:
     """Sample a model into a grid (or translate --input) and write the result.
@@ -374,6 +377,7 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
     ganzoo sample dcgan-digits --drs -n 64 -o drs.png     discriminator rejection sampling
     ganzoo sample cgan-digits --drs --condition 7 -o 7.png  … judged by D(x | 7)
     ganzoo sample cyclegan-horse2zebra --input photo.jpg -o zebra.png
+    ganzoo sample runs/gamegan-paddle --play LLLLRRRR -o play.gif   a game played by the model
     """
     from ..errors import UsageError
 
@@ -403,6 +407,11 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
     task = model.task
     if output is None:
         output = Path("samples" + task.output_suffixes[0])
+    if play is not None:
+        if not hasattr(task, "play"):
+            raise UsageError(f"{name} is {task.name}: --play rolls out action-conditioned video models (gamegan)")
+        click.echo(f"Wrote {task.play(model, play, output, seed=seed, src=input_path)}")
+        return
     if input_path is not None:
         written = task.sample_inputs(model, input_path, output, batch_size=batch_size, seed=seed, **options)
         click.echo(f"Wrote {written}")

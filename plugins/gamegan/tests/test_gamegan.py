@@ -154,6 +154,25 @@ def test_play_rolls_out_one_frame_per_action(tmp_path: Path) -> None:
     raises_one_line(UsageError, model.task.play, model, "LQ", tmp_path / "bad.gif", match="unknown action 'Q'")
 
 
+def test_sample_play_on_the_command_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from ganzoo.cli import cli
+
+    folder = tiny_model("gamegan").save_pretrained(tmp_path / "gg")
+    res = CliRunner().invoke(cli, ["sample", str(folder), "--play", "LLRRN", "-o", str(tmp_path / "p.gif"),
+                                   "--seed", "2"])
+    assert res.exit_code == 0, res.output
+    with Image.open(tmp_path / "p.gif") as im:
+        assert im.n_frames >= 2 and im.size[0] == 2 * 18 + 2  # input | predicted
+    res = CliRunner().invoke(cli, ["sample", str(folder), "--play", "L5", "-o", str(tmp_path / "q.gif")])
+    assert res.exit_code != 0 and "Traceback" not in res.output
+    assert "action 5 is out of range: the model has 3 actions" in res.output
+    toy = ganzoo.build("toygan").save_pretrained(tmp_path / "toy")
+    res = CliRunner().invoke(cli, ["sample", str(toy), "--play", "LR", "-o", str(tmp_path / "t.gif")])
+    assert res.exit_code != 0 and "--play rolls out action-conditioned video models" in res.output
+
+
 def test_position_evaluation_beside_copy_last_frame() -> None:
     model = tiny_model("gamegan", image_size=32).eval()
     video, positions = evaluate_game(model, n=4, horizon=3, batch_size=2, extractor=None,
