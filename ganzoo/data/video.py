@@ -228,8 +228,9 @@ class VideoClipDataset(GanDataset):
     The folder may hold clip folders of frames, video files and clip arrays (see the module docstring). Every
     source is decoded once and kept as uint8 at ``image_size``² (``image_size``² × frames × channels bytes; a
     10-minute 25 fps video is 59 MB at 64² RGB). Windows start every ``stride`` frames. Clips shorter than
-    ``length`` and unreadable video files are skipped and counted in :attr:`skipped` (a warning names them);
-    none left is a :class:`DataError`.
+    ``length``, unreadable video files and clip folders with an unreadable frame are skipped and counted in
+    :attr:`skipped` (a warning names them); none left is a :class:`DataError`, and so are frames of mixed sizes.
+    Everything is decoded when the dataset is built, so a file damaged later does not affect it.
 
     Args:
         root: the data folder. split: ``"train"``/``"test"`` sub-folder when it exists. image_size, channels: the
@@ -246,7 +247,8 @@ class VideoClipDataset(GanDataset):
         self.image_size, self.channels, self.length = image_size, channels, length
         self.clips: list[np.ndarray] = []  # uint8 (T, S, S, C) each
         self.names: list[str] = []
-        self.skipped = {"clips shorter than the window": 0, "unreadable video files": 0, "other files": 0}
+        self.skipped = {"clips shorter than the window": 0, "unreadable video files": 0, "unreadable clip folders": 0,
+                        "other files": 0}
         short: list[str] = []
         for entry in sorted(self.root.iterdir()):
             if entry.name.startswith("."):
@@ -273,7 +275,15 @@ class VideoClipDataset(GanDataset):
 
     def _read_entry(self, entry: Path) -> list[tuple[str, np.ndarray | None]]:
         if entry.is_dir():
-            return [(entry.name, fit_frames(read_frame_folder(entry, channels=self.channels), self.image_size))]
+            try:
+                frames = read_frame_folder(entry, channels=self.channels)
+            except DataError as err:
+                if "mixed sizes" in str(err):  # a wrong folder, not a damaged file: the user must fix it
+                    raise
+                self.skipped["unreadable clip folders"] += 1
+                logger.warning("skipping %s", err)
+                return []
+            return [(entry.name, fit_frames(frames, self.image_size))]
         suffix = entry.suffix.lower()
         if suffix == CLIP_ARRAY_SUFFIX:
             arr = _read_clip_array(entry, self.channels)
