@@ -29,6 +29,23 @@ DATASETS = {
         "id": "opencv-digits",
         "train_count": 4500,
     },
+    "moving-digits": {
+        "name": "Moving digits (the Moving-MNIST recipe on the OpenCV digits: 2 digits, 64x64, 20-frame clips "
+                "generated on the fly), train split",
+        "source": "builtin:moving-digits after python scripts/fetch_digits.py --out data/digits (clips from the 4,500 "
+                  "training digits, seeds (0, i); the test clips use the 500 held-out digits and seeds (1, i))",
+        "license": "Apache-2.0 AND BSD-3-Clause",
+        "id": "moving-digits",
+        "train_count": 10000,
+    },
+    "paddle-ball": {
+        "name": "Paddle-and-ball game episodes (ganzoo_gamegan.game, 64x64 grey, actions noop/left/right), train seeds",
+        "source": "builtin:paddle-ball (the deterministic simulator shipped with gamegan, behaviour-policy episodes "
+                  "from seeds 0..; the test episodes use seeds from 1,000,000)",
+        "license": "Apache-2.0",
+        "id": "paddle-ball",
+        "train_count": 10000,
+    },
 }
 
 

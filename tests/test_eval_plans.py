@@ -321,5 +321,7 @@ def test_metric_names_for():
     assert metric_names_for(unpair, "digits") == ["kid", "fid"]
     assert metric_names_for(unpair, "digits", data="builtin:digit-bold") == ["psnr", "ssim", "l1", "kid", "fid"]
     assert metric_names_for(ganzoo.build("toygan").eval(), "digits") == ["kid", "fid", "pr", "is", "coverage"]
+    assert metric_names_for(ganzoo.build("toyvideo").eval(), "digits") == ["mse", "psnr", "ssim", "sharpness",
+                                                                           "sharp_diff", "kid"]
     with pytest.raises(UsageError, match="no evaluation plan"):
-        metric_names_for(ganzoo.build("toyvideo").eval())
+        metric_names_for(ganzoo.build("toydomain").eval())

@@ -67,6 +67,8 @@ def _label_tasks() -> str:
                    "missing parent folders are created")
 @click.option("--input", "input_path", type=click.Path(path_type=Path),
               help="file or folder to run the model on (translators, enhancers, video predictors)")
+@click.option("--play", metavar="ACTIONS", help="roll an action-conditioned video model (gamegan) out under "
+              "ACTIONS, e.g. LLRRN (from --input's last frames, else a start state chosen by --seed)")
 @click.option("--direction", type=click.Choice(["AtoB", "BtoA"]), help="translation direction (two-way models)")
 @click.option("--domain", help="target domain of a multi-domain translator: a name, an index, or 'all' (a row each)")
 @click.option("--condition", help="class labels: '3' (all n), '0,1,2,…' (one each), or 'all' (a row per class)")
@@ -86,7 +88,7 @@ def _label_tasks() -> str:
                    "inputs are tiled when the model allows it, else refused)")
 @click.option("--device", default=None, show_default="cuda when available, else cpu", help="cpu, cuda, cuda:1 …")
 def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path | None, input_b: Path | None,
-           direction: str | None,
+           play: str | None, direction: str | None,
            domain: str | None, condition: str | None, interpolate: bool, steps: int, lerp: bool,
            truncation: float | None, drs: bool, nrow: int | None, batch_size: int, max_side: int | None,
            device: str | None) -> None:
@@ -106,6 +108,7 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
       ganzoo sample cyclegan-noto2twemoji --direction BtoA --input e.png -o out/noto.png
       ganzoo sample runs/unit --interpolate --input a.png --input-b b.png -o path.png
                              a unit/xgan model: an A image → a B image through the shared latent
+      ganzoo sample runs/gamegan-paddle --play LLLLRRRR -o play.gif   a game played by the model
     """
     from ..errors import UsageError
 
@@ -140,6 +143,11 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
     task = model.task
     if output is None:
         output = Path("samples" + task.output_suffixes[0])
+    if play is not None:
+        if not hasattr(task, "play"):
+            raise UsageError(f"{name} is {task.name}: --play rolls out action-conditioned video models (gamegan)")
+        click.echo(f"Wrote {task.play(model, play, output, seed=seed, src=input_path)}")
+        return
     if shared_path:
         from ..explore_shared import write_interpolation
 

@@ -7,13 +7,14 @@ name                task                      items
 ``digit-edges``     paired translation        ``{"A": edge map, "B": digit}``, aligned
 ``digit-bold``      unpaired translation      ``{"A": digit, "B": a bold digit}``; B shuffled in training
 ``digit-styles``    multi-domain translation  ``{"image", "label"}``: 4 stroke styles = 4 domains
-``moving-digits``   video prediction          ``{"frames"}``: one digit bouncing in the frame
 ==================  ========================  ===============================================================
 
 Splits: ``train`` is 4 items in 5 (indices ``i % 5 != 4``), ``test`` the fifth; no split (or ``""``) is all of
 them. The stroke styles are morphological: bold = 3×3 max filter, thin = 3×3 min filter, edges = their
 difference (the morphological gradient), inverted = 255 − x; each is computed at the model's image size, so the
 pairs are exact ground truth for evaluation.
+
+The video task's ``moving-digits`` datasets (two digits, the Moving-MNIST recipe) live in :mod:`ganzoo.data.video`.
 """
 
 from __future__ import annotations
@@ -99,49 +100,6 @@ class ArrayPairDataset(GanDataset):
         return {"A": self.a[index]["image"], "B": self.b[ib]["image"]}
 
 
-class MovingDigits(GanDataset):
-    """Clips of ``length`` frames: a digit (scaled to half the frame) bouncing off the walls at a fixed speed.
-
-    The clip for index ``i`` is a pure function of ``(i, split)``: its digit, start and velocity come from a
-    generator seeded by the index, so evaluation sees the same clips every time.
-    """
-
-    def __init__(self, digits: np.ndarray, *, image_size: int, channels: int, length: int, seed: int) -> None:
-        from PIL import Image
-
-        side = max(4, image_size // 2)
-        self.sprites = np.stack([np.asarray(Image.fromarray(d).resize((side, side), Image.BILINEAR)) for d in digits])
-        self.image_size, self.channels, self.length, self.base_seed = image_size, channels, length, seed
-        self.skipped = {}
-
-    def __len__(self) -> int:
-        return len(self.sprites)
-
-    def clip(self, index: int) -> np.ndarray:
-        rng = np.random.default_rng([self.base_seed, int(index)])
-        sprite = self.sprites[index]
-        room = self.image_size - sprite.shape[0]
-        pos = rng.uniform(0, room, size=2)
-        vel = rng.uniform(1.0, 3.0, size=2) * rng.choice([-1, 1], size=2)
-        frames = np.zeros((self.length, self.image_size, self.image_size), dtype=np.uint8)
-        for t in range(self.length):
-            y, x = (int(round(v)) for v in pos)
-            frames[t, y:y + sprite.shape[0], x:x + sprite.shape[1]] = sprite
-            pos += vel
-            for k in range(2):  # bounce: reflect the overshoot back into the frame
-                if pos[k] < 0:
-                    pos[k], vel[k] = -pos[k], -vel[k]
-                elif pos[k] > room:
-                    pos[k], vel[k] = 2 * room - pos[k], -vel[k]
-        return frames
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        import torch
-
-        x = torch.from_numpy(self.clip(index)).float().div_(127.5).sub_(1.0)[:, None]
-        return {"frames": x.expand(-1, self.channels, -1, -1).contiguous()}
-
-
 def load_builtin(name: str, task: str, config: Any, *, split: str | None = None) -> GanDataset:
     """Build built-in dataset ``name`` for a ``task`` model with ``config`` (see the module docstring); its
     ``card_info`` says where it comes from and under which licence."""
@@ -172,8 +130,4 @@ def _build(name: str, task: str, config: Any, *, split: str | None) -> GanDatase
         domains = np.repeat(np.arange(len(STYLES)), len(images))
         return ArrayImageDataset(styled, domains, image_size=config.image_size, channels=config.channels,
                                  classes=STYLES)
-    if name == "moving-digits":
-        images, _ = _digits(28, split)
-        return MovingDigits(images, image_size=config.image_size, channels=config.channels,
-                            length=config.context_frames + config.future_frames, seed=0 if split != "test" else 1)
     raise DataError(f"unknown built-in dataset {name!r}")  # pragma: no cover - tasks check names first

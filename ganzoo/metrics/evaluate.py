@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any, Sequence
 import torch
 
 from .. import __version__
-from ..errors import DataError, UsageError
+from ..errors import DataError, UnknownNameError, UsageError
 from .arithmetic import KID_SUBSETS, PR_K, check_counts, fid_from_features, kid_from_features, precision_recall
 from .extractors import get_extractor_info, load_extractor
 from .generation import real_features
 from .images import QUANTIZE
-from .plans import EvalRequest, plan_for
+from .plans import EvalRequest, import_plans, plan_for
 from .registry import METRICS, SHARED_PROTOCOL_KEYS, parse_metrics
 from .report import BaselineResult, EvalReport, MetricResult
 
@@ -145,7 +145,11 @@ def evaluate(model: "GanModel | str", data: str | os.PathLike[str], *, split: st
         raise UsageError(f"n must be ≥ 1, got {n}")
     if n_real is not None and n_real < 1:
         raise UsageError(f"n_real must be ≥ 1, got {n_real}")
-    asked = parse_metrics(metrics)
+    try:
+        asked = parse_metrics(metrics)
+    except UnknownNameError:  # perhaps a metric a plan module registers when imported (pesq, sharpness …)
+        import_plans()
+        asked = parse_metrics(metrics)
     if extractor is not None:
         get_extractor_info(extractor)  # unknown name → suggestions, before loading anything
     dev = device or ("cuda" if torch.cuda.is_available() else "cpu")

@@ -63,7 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .extractors import FeatureExtractor
     from .report import MetricResult
 
-__all__ = ["EvalRequest", "Baseline", "EvalPlan", "plan_for", "planned_tasks", "builtin_name"]
+__all__ = ["EvalRequest", "Baseline", "EvalPlan", "plan_for", "planned_tasks", "builtin_name", "import_plans"]
 
 
 @dataclass
@@ -204,6 +204,21 @@ def planned_tasks() -> list[str]:
     from ..tasks import TASKS
 
     return [t.name for t in TASKS.values() if t.eval_plan() is not None]
+
+
+def import_plans() -> None:
+    """Import every task's plan module, so the metrics they register at import (speech, video) are known before a
+    model is loaded (``--metrics`` validation). A plan that cannot be imported is skipped here; using it says why."""
+    from ..plugin import import_object
+    from ..tasks import TASKS
+
+    for task in TASKS.values():
+        spec = task.eval_plan()
+        if spec is not None:
+            try:
+                import_object(spec, plugin=f"task {task.name}")
+            except Exception:  # noqa: BLE001 - reported when that task's model is evaluated
+                continue
 
 
 def plan_for(model: Any, request: EvalRequest) -> EvalPlan:
