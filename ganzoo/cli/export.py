@@ -32,7 +32,7 @@ def export(name: str, fmt: str, out_dir: Path, opset: int, components: tuple[str
       ganzoo export dcgan-digits -o export/digits                   ONNX, checked with onnxruntime
       ganzoo export cyclegan-horse2zebra --format onnx -o export/h2z
       python export/h2z/example.py horse.jpg -o zebra.png
-      ganzoo export cyclegan-noto2twemoji --format torchscript -o export/emoji
+      ganzoo export cyclegan-horse2zebra --format torchscript -o export/h2z
     """
     from ..export import export_model
 

@@ -129,7 +129,7 @@ def cli() -> None:
       ganzoo list                                         what is installed; where each model's weights come from
       ganzoo sample dcgan-digits -n 64 -o grid.png        sample the bundled digit model
       ganzoo sample cgan-digits --condition all -o c.png  a row per digit class
-      ganzoo sample cyclegan-noto2twemoji --input emoji.png -o twemoji.png
+      ganzoo sample cyclegan-horse2zebra --input horse.jpg -o zebra.png
       ganzoo train --help                                 training examples, from a one-minute smoke run up
       ganzoo push runs/smoke my-org/my-dcgan              publish a model folder (a trained run folder)
 

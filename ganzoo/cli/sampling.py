@@ -104,8 +104,8 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
       ganzoo sample cgan-digits --condition 7 -n 16 -o 7.png    sixteen 7s
       ganzoo sample dcgan-digits --drs -n 64 -o drs.png         discriminator rejection sampling
       ganzoo sample vae-digits -n 64 -o vae.png                 decode codes drawn from the prior
-      ganzoo sample cyclegan-noto2twemoji --input emoji/ -o out/    a folder of images → a folder
-      ganzoo sample cyclegan-noto2twemoji --direction BtoA --input e.png -o out/noto.png
+      ganzoo sample cyclegan-horse2zebra --input photos/ -o out/    a folder → a folder (weights fetched once)
+      ganzoo sample runs/my-cyclegan --direction BtoA --input e.png -o out/a.png
       ganzoo sample runs/unit --interpolate --input a.png --input-b b.png -o path.png
                              a unit/xgan model: an A image → a B image through the shared latent
       ganzoo sample runs/gamegan-paddle --play LLLLRRRR -o play.gif   a game played by the model
