@@ -145,11 +145,13 @@ def test_panel_and_report(tmp_path: Path) -> None:
 
 @pytest.fixture
 def cli(monkeypatch):
-    """The ganzoo group with `diagnose` registered, whether or not the group lists it yet."""
-    from ganzoo import cli as cli_module
+    """The ganzoo group, which registers `diagnose` among its lazily imported commands."""
+    import importlib
 
-    monkeypatch.setitem(cli_module.LAZY_COMMANDS, "diagnose", "ganzoo.cli.diagnose:diagnose")
-    return cli_module.cli
+    cli_main = importlib.import_module("ganzoo.cli.main")
+
+    assert cli_main.LAZY_COMMANDS["diagnose"] == "ganzoo.cli.diagnose:diagnose"
+    return cli_main.cli
 
 
 def _folder(tmp_path: Path, name: str, images: torch.Tensor) -> Path:

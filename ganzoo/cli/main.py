@@ -32,6 +32,7 @@ LAZY_COMMANDS = {
     "train": "ganzoo.cli.training:train",
     "eval": "ganzoo.cli.evaluate:evaluate",
     "convert": "ganzoo.cli.convert:convert",
+    "diagnose": "ganzoo.cli.diagnose:diagnose",
     "export": "ganzoo.cli.export:export",
     "push": "ganzoo.cli.hubcmds:push",
     "pull": "ganzoo.cli.hubcmds:pull",
