@@ -147,16 +147,16 @@ def test_ganzoo_eval_runs_the_video_plan_beside_copy_last_frame(tmp_path) -> Non
 
     model = ganzoo.build("toyvideo", seed=0).eval()  # context 2, predicts 2 frames per call, no rollout
     assert import_object(model.task.eval_plan()) is VideoPlan and VideoPlan.baselines == (CopyLastFrame,)
-    assert metric_names_for(model, "digits") == ["mse", "psnr", "ssim", "sharpness", "sharp_diff", "kid"]
+    assert metric_names_for(model, "digits") == ["mse", "psnr", "ssim", "frame_sharpness", "sharp_diff", "kid"]
     data = _clip_folder(tmp_path / "clips")
     report = evaluate(model, data, n=5, batch_size=2, kid_subset_size=4, name="toyvideo")
-    assert [r.name for r in report.results] == ["mse", "psnr", "ssim", "sharpness", "sharp_diff", "kid"]
+    assert [r.name for r in report.results] == ["mse", "psnr", "ssim", "frame_sharpness", "sharp_diff", "kid"]
     proto = report["psnr"].protocol
     assert proto["horizons"] == "1..2" and proto["n_generated"] == 5 and proto["pairs"] == 10
     assert proto["extractor"] == "digits" and report["kid"].protocol["kid_subset_size"] == 4
-    assert proto["command"].endswith(f"--data {data} --split test --metrics mse,psnr,ssim,sharpness,sharp_diff,kid "
+    assert proto["command"].endswith(f"--data {data} --split test --metrics mse,psnr,ssim,frame_sharpness,sharp_diff,kid "
                                      "-n 5 --extractor digits --seed 0 --batch-size 2 --kid-subset-size 4")
-    assert len(report["mse"].details["per_horizon"]) == 2 and report["sharpness"].details["truth"] > 0
+    assert len(report["mse"].details["per_horizon"]) == 2 and report["frame_sharpness"].details["truth"] > 0
     (copy,) = report.baselines
     assert copy.name == "copy_last_frame" and copy["psnr"].protocol["baseline"] == "copy_last_frame"
     # the same numbers as evaluate_video, which computes everything itself, on the same seeded clips

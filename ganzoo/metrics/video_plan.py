@@ -7,7 +7,7 @@ Every test clip's first ``context_frames`` frames go to the model, which rolls o
 (10; for a plugin that reads its own data layout, such as gamegan, as many as its windows hold); each predicted
 frame is compared with the real one. A result is the mean over horizons, its curve in ``details["per_horizon"]``.
 The copy-last-frame baseline (:class:`CopyLastFrame`) is measured on exactly the same clips by the same arithmetic.
-``-n`` counts clips. The metrics this module brings (``mse``, ``sharpness``, ``sharp_diff``) are registered at
+``-n`` counts clips. The metrics this module brings (``mse``, ``frame_sharpness``, ``sharp_diff``) are registered at
 import; ``psnr``, ``ssim`` and ``kid`` are the registry's, computed per frame here.
 """
 
@@ -29,12 +29,12 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["VideoPlan", "CopyLastFrame", "VIDEO_METRICS"]
 
 #: What the plan computes, in report order.
-VIDEO_METRICS = ("mse", "psnr", "ssim", "sharpness", "sharp_diff", "kid")
+VIDEO_METRICS = ("mse", "psnr", "ssim", "frame_sharpness", "sharp_diff", "kid")
 _FRAME_KEYS = ("pixel_scale", "pairs", "horizons", "context_frames", "reduction")
 for _info in (
     MetricInfo("mse", "mean squared error of predicted frames against the real ones, on the [0, 1] pixel scale "
                "(mean over horizons; the curve in details)", "pixels", False, protocol_keys=_FRAME_KEYS),
-    MetricInfo("sharpness", "root-mean-square gradient magnitude of the predicted frames (the real frames' in "
+    MetricInfo("frame_sharpness", "root-mean-square gradient magnitude of the predicted frames (the real frames' in "
                "details): blur lowers it", "pixels", True, protocol_keys=_FRAME_KEYS + ("definition",)),
     MetricInfo("sharp_diff", "Mathieu et al.'s sharpness difference 10·log10(1/mean|(|∂x Y|+|∂y Y|)−(|∂x Ŷ|+|∂y Ŷ|)|)"
                " in dB (higher: edges like the real frames')", "pixels", True,
@@ -46,7 +46,7 @@ _DEFINITIONS = {
     "mse": "mean squared error per frame",
     "psnr": "10*log10(1/mse) per frame, capped at 100 dB",
     "ssim": "Gaussian window 11, sigma 1.5, per frame",
-    "sharpness": "sqrt(mean(dx^2+dy^2)) per predicted frame (neighbour differences)",
+    "frame_sharpness": "sqrt(mean(dx^2+dy^2)) per predicted frame (neighbour differences)",
     "sharp_diff": "10*log10(1/mean| |grad Y| - |grad Yhat| |) per frame (Mathieu et al. 2016)",
 }
 
@@ -172,9 +172,9 @@ class VideoPlan(EvalPlan):
                     protocol, kid_subset_size=size, kid_subsets=KID_SUBSETS, kid_kernel="cubic polynomial",
                     quantize="8-bit, as if saved")))
                 continue
-            curve = measured["curves"][m]
+            curve = measured["curves"]["sharpness" if m == "frame_sharpness" else m]
             details: dict[str, Any] = {"per_horizon": [float(f"{v:.6g}") for v in curve]}
-            if m == "sharpness":
+            if m == "frame_sharpness":
                 details["truth"] = float(np.mean(measured["curves"]["sharpness_truth"]))
             keys = {"pixel_scale": "[0, 1]", "pairs": frames, "reduction": "per frame, mean over clips at each "
                     "horizon, then over horizons", "definition": _DEFINITIONS[m]}

@@ -183,7 +183,7 @@ class VideoPrediction(Task):
     })
     batch_keys = ("frames",)
     output_suffixes = (".gif", ".mp4", ".png")
-    metrics = ("mse", "psnr", "ssim", "sharpness", "sharp_diff", "kid")
+    metrics = ("mse", "psnr", "ssim", "frame_sharpness", "sharp_diff", "kid")
 
     # -- data -----------------------------------------------------------------------------------------------
 
