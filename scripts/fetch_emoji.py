@@ -112,7 +112,16 @@ def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def fetch(name: str, downloads: Path) -> Path:
     """The verified download of package ``name`` (fetched into ``downloads`` unless it is there already)."""
-    pkg = PACKAGES[name]
+    return fetch_package(PACKAGES[name], downloads)
+
+
+def fetch_package(pkg: dict[str, str], downloads: Path) -> Path:
+    """Fetch one registry package (``kind`` npm or apt; ``spec``, ``file``, ``sha256``) into ``downloads`` unless
+    it is there already, and verify its sha256. Shared by the other fetch scripts (scripts/fetch_fonts.py).
+
+    Raises:
+        SystemExit: the package cannot be fetched, or its sha256 differs (the message says what to do).
+    """
     path = downloads / pkg["file"]
     if not path.is_file():
         downloads.mkdir(parents=True, exist_ok=True)

@@ -43,22 +43,28 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling fetch scripts
+from fetch_emoji import fetch_package  # noqa: E402
+
 logger = logging.getLogger("fetch_fonts")
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: pinned Debian bookworm packages: (apt spec, file name, sha256)
+#: pinned Debian bookworm packages (kind, apt spec, file name, sha256, licence), fetched by fetch_emoji.fetch_package
 PACKAGES: dict[str, dict[str, str]] = {
-    "dejavu": {"spec": "fonts-dejavu-core=2.37-6", "file": "fonts-dejavu-core_2.37-6_all.deb",
+    "dejavu": {"kind": "apt", "spec": "fonts-dejavu-core=2.37-6", "file": "fonts-dejavu-core_2.37-6_all.deb",
                "sha256": "8892669e51aab4dc56682c8e39d8ddb7d70fad83c369344e1e240bf3ca22bb76",
                "licence": "Bitstream Vera / DejaVu licence (free, with a renaming clause)"},
-    "liberation": {"spec": "fonts-liberation=1:1.07.4-11", "file": "fonts-liberation_1%3a1.07.4-11_all.deb",
+    "liberation": {"kind": "apt", "spec": "fonts-liberation=1:1.07.4-11",
+                   "file": "fonts-liberation_1%3a1.07.4-11_all.deb",
                    "sha256": "efd381517f958b01969343634ffcbdd60056be7779af84c6f53a005090430204",
                    "licence": "GPL-2 with the Liberation font exception"},
-    "freefont": {"spec": "fonts-freefont-ttf=20120503-10", "file": "fonts-freefont-ttf_20120503-10_all.deb",
+    "freefont": {"kind": "apt", "spec": "fonts-freefont-ttf=20120503-10",
+                 "file": "fonts-freefont-ttf_20120503-10_all.deb",
                  "sha256": "4ca1c21ebc479198a3a5879d236c8317d6f7b2f1c403f7890e24c02eead05615",
                  "licence": "GPL-3+ with the GNU font exception"},
-    "dkg": {"spec": "fonts-dkg-handwriting=0.17-1", "file": "fonts-dkg-handwriting_0.17-1_all.deb",
+    "dkg": {"kind": "apt", "spec": "fonts-dkg-handwriting=0.17-1",
+            "file": "fonts-dkg-handwriting_0.17-1_all.deb",
             "sha256": "82ee9beae0313e11761af7bb81f4c3fdc91ddd6122ab78490e1b103b9f502709",
             "licence": "GPL-3+ (font files), OFL-1.1 (font source)"},
 }
@@ -75,36 +81,9 @@ OVERSAMPLE = 4
 FORMAT_VERSION = 1
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def fetch(name: str, downloads: Path) -> Path:
     """The verified .deb of package ``name`` (``apt-get download`` into ``downloads`` unless it is there)."""
-    pkg = PACKAGES[name]
-    path = downloads / pkg["file"]
-    if not path.is_file():
-        downloads.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=downloads) as tmp:
-            res = subprocess.run(["apt-get", "download", pkg["spec"]], capture_output=True, text=True, cwd=tmp)
-            if res.returncode != 0:
-                logger.warning("apt-get download failed; running apt-get update once and retrying")
-                subprocess.run(["apt-get", "update"], capture_output=True, text=True, cwd=tmp)
-                res = subprocess.run(["apt-get", "download", pkg["spec"]], capture_output=True, text=True, cwd=tmp)
-            got = Path(tmp) / pkg["file"]
-            if res.returncode != 0 or not got.is_file():
-                raise SystemExit(f"could not fetch {pkg['spec']}:\n{res.stderr.strip()}\nFetch {pkg['file']} on a "
-                                 f"machine that can and put it in {downloads}/")
-            shutil.move(str(got), path)
-    digest = _sha256(path)
-    if digest != pkg["sha256"]:
-        raise SystemExit(f"{path} has sha256 {digest}, expected {pkg['sha256']} ({pkg['spec']}); delete it and "
-                         "re-run, or update PACKAGES in this script after checking the new package")
-    return path
+    return fetch_package(PACKAGES[name], downloads)
 
 
 def _extract(debs: list[Path], dest: Path) -> None:

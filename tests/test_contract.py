@@ -235,3 +235,13 @@ def test_doctor_reports_a_misspelt_hook_and_a_config_off_its_base(fake_site) -> 
     assert "FAIL loose" in res.output and "must derive from ganzoo.config.ImageConfig" in res.output
     with pytest.raises(PluginValidationError, match="generator_los"):
         ganzoo.build("misspelt")
+
+
+def test_play_is_declared_on_every_task_and_refused_without_actions():
+    """`--play` asks the task (no probing): a task without actions refuses it in one line."""
+    import ganzoo
+    from ganzoo.errors import UsageError
+
+    model = ganzoo.build("toygan").eval()
+    with pytest.raises(UsageError, match=r"^toygan is unconditional: --play rolls out action-conditioned video"):
+        model.task.play(model, "LR", "x.gif")

@@ -144,8 +144,6 @@ def sample(name: str, n: int, seed: int, output: Path | None, input_path: Path |
     if output is None:
         output = Path("samples" + task.output_suffixes[0])
     if play is not None:
-        if not hasattr(task, "play"):
-            raise UsageError(f"{name} is {task.name}: --play rolls out action-conditioned video models (gamegan)")
         click.echo(f"Wrote {task.play(model, play, output, seed=seed, src=input_path)}")
         return
     if shared_path:

@@ -146,6 +146,18 @@ class Task:
         """Write ``sample()``'s output to ``path`` (a grid, a WAV, a GIF …)."""
         raise NotImplementedError  # pragma: no cover - every task defines it
 
+    def play(self, model: Any, actions: Any, dst: str | Path, *, seed: int | None = 0,
+             src: str | Path | None = None) -> Path:
+        """``ganzoo sample NAME --play ACTIONS``: roll a model out under a sequence of actions.
+
+        Only action-conditioned video models can (:class:`~ganzoo.tasks.video.VideoPrediction` overrides this).
+
+        Raises:
+            [`UsageError`]: always, here: the task has no actions.
+        """
+        raise UsageError(f"{model.name or model.plugin.name} is {self.name}: --play rolls out "
+                         "action-conditioned video models (gamegan)")
+
     def sample_inputs(self, model: Any, src: Path, dst: Path, *, batch_size: int = 16, seed: int | None = 0,
                       **options: Any) -> Path:
         """``ganzoo sample NAME --input SRC -o DST``: run the model on a file or a folder of inputs."""

@@ -69,10 +69,6 @@ class UNITConfig(TranslationConfig):
     """UNIT hyper-parameters; the defaults are the paper's / the authors' ``exps/unit`` configs (128² CelebA)."""
 
     image_size: int = field(default=128, metadata={"help": "training crop side (a multiple of 2**n_downsample)"})
-    load_size: int | None = field(default=None, metadata={"help": "resize to this side before the random crop"})
-    flip: bool = field(default=True, metadata={"help": "random horizontal flip while training"})
-    input_channels: int = field(default=3, metadata={"help": "channels of domain A images"})
-    output_channels: int = field(default=3, metadata={"help": "channels of domain B images"})
     domain_a: str = field(default="A", metadata={"help": "a name for domain A (cards and messages)"})
     domain_b: str = field(default="B", metadata={"help": "a name for domain B (cards and messages)"})
     # encoders / decoders (COCOResGen: ch 64, n_enc_front_blk 3, n_enc_res_blk 3, shared 1 + 1, n_gen_res_blk 3)

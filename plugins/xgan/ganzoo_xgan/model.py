@@ -77,10 +77,6 @@ class XGANConfig(TranslationConfig):
     """XGAN hyper-parameters (64² images as in the paper; see the card for which values the paper fixes)."""
 
     image_size: int = field(default=64, metadata={"help": "image side: a power of two ≥ 16 (the paper: 64)"})
-    load_size: int | None = field(default=None, metadata={"help": "resize to this side before the random crop"})
-    flip: bool = field(default=True, metadata={"help": "random horizontal flip while training"})
-    input_channels: int = field(default=3, metadata={"help": "channels of domain A images"})
-    output_channels: int = field(default=3, metadata={"help": "channels of domain B images"})
     domain_a: str = field(default="A", metadata={"help": "a name for domain A (cards and messages)"})
     domain_b: str = field(default="B", metadata={"help": "a name for domain B (cards and messages)"})
     # auto-encoders
